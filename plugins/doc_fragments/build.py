@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Options every image-building module shares.
+    DOCUMENTATION = r'''
+options:
+  config_dir:
+    description:
+      - Base directory for relative C(source) and C(path) entries in the configuration.
+      - Defaults to the directory of O(config_file). With O(config) and no O(config_dir), a relative path is an error.
+    type: path
+  build_dir:
+    description:
+      - Directory for the build's work files (the raw work copy, mount points, the build log).
+      - A fresh subdirectory is created inside it for each build and removed afterwards; the build log
+        C(<output name>.build.log) is kept here.
+      - Defaults to a fresh temporary directory next to O(output), so that the output is renamed into place
+        atomically. It needs free space of about the input's virtual size.
+    type: path
+  force:
+    description:
+      - Rebuild even if the output is up to date with all inputs.
+    type: bool
+    default: false
+notes:
+  - Runs as root on the managed host (use C(become)). Needs loop devices and the host tools listed in the
+    collection's C(bindep.txt); the C(liveiso.customizer.build_host) role installs them.
+  - The input image is never modified. The output appears atomically, with a stamp C(<output>.liveiso.json)
+    beside it recording the digest of all inputs; a rerun with the same inputs returns RV(changed=false)
+    without rebuilding.
+'''
+
+    # Ansible "attributes" block shared by the modules.
+    ATTRIBUTES = r'''
+attributes:
+  check_mode:
+    support: full
+    description: Validates the configuration and reports whether a build would happen; writes nothing.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    description: A digest of all inputs is recorded beside the output; unchanged inputs mean no rebuild.
+'''

@@ -1,0 +1,125 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The image_customize pipeline (private to this collection).
+
+config -> input image -> raw work copy -> mounts + chroot -> ordered
+customization steps -> unmount -> export (atomic) -> stamp. Callers give a
+:class:`CustomizeRequest` and get a result dict; errors are CustomizerError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+from ansible_collections.liveiso.customizer.plugins.module_utils.build import Build, check_output_path
+from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import (
+    chroot_environment, host_dns, services_held)
+from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config
+from ansible_collections.liveiso.customizer.plugins.module_utils.digest import (
+    build_digest, input_checksum, output_is_current, read_stamp, sha256_file, write_stamp)
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import (
+    OUTPUT_FORMATS, export_image, format_from_extension, inspect_image, make_raw_work_copy)
+from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import mounted_image
+from ansible_collections.liveiso.customizer.plugins.module_utils.os_steps import (
+    FINALIZE_STEPS, OS_STEPS, StepContext, planned_steps)
+from ansible_collections.liveiso.customizer.plugins.module_utils.version import COLLECTION_VERSION
+
+TOOLS = ("qemu-img", "sfdisk", "blkid", "losetup", "mount", "umount", "chroot", "mcopy", "mdir")
+
+
+@dataclass(frozen=True)
+class CustomizeRequest:
+    image: str
+    output: str
+    config: Config
+    output_format: Optional[str] = None
+    build_dir: Optional[str] = None
+    force: bool = False
+    check_mode: bool = False
+
+
+def resolve_output_format(output, output_format):
+    fmt = output_format or format_from_extension(output)
+    if fmt is None:
+        raise ConfigError("output_format", "cannot be derived from the output name %s" % os.path.basename(output),
+                          "Set output_format to one of: %s." % ", ".join(sorted(OUTPUT_FORMATS)))
+    if fmt == "iso":
+        raise ConfigError("output_format", "iso output is provided by the liveos_iso module in this release",
+                          "Use liveiso.customizer.liveos_iso to build a Live OS ISO.")
+    if fmt not in OUTPUT_FORMATS:
+        raise ConfigError("output_format", "%r is not one of %s" % (fmt, ", ".join(sorted(OUTPUT_FORMATS))))
+    return fmt
+
+
+def run_customization(build, raw, config):
+    """Mount ``raw``, run every wanted step in order inside its chroot, unmount. Returns step notes."""
+    with contextlib.ExitStack() as stack:
+        with build.step("mount-image"):
+            image = stack.enter_context(mounted_image(raw, build.path("mnt")))
+            chroot = stack.enter_context(chroot_environment(image.root))
+        ctx = StepContext(chroot, config)
+        ctx.notes.append("mounted: %s" % image.describe())
+        with services_held(chroot), host_dns(chroot):
+            for step in OS_STEPS:
+                if step.wanted(config):
+                    with build.step(step.name):
+                        step.func(ctx)
+        for step in FINALIZE_STEPS:
+            if step.wanted(config):
+                with build.step(step.name):
+                    step.func(ctx)
+        with build.step("unmount-image"):
+            stack.close()
+    return ctx.notes
+
+
+def customize_image(request):
+    """Run the pipeline for ``request``; return the module result (changed, output, sha256, steps, ...)."""
+    output = os.path.abspath(request.output)
+    info = inspect_image(request.image)
+    if info.format == "iso":
+        raise ImageError("%s is an ISO image; image_customize takes disk images in this release." % request.image,
+                         "Use liveiso.customizer.liveos_iso for Live ISOs.")
+    fmt = resolve_output_format(output, request.output_format)
+    if request.config.iso.present:
+        raise ConfigError("config.iso", "applies only to ISO output", "Remove it, or build with liveos_iso.")
+    if os.path.abspath(request.image) == output:
+        raise ConfigError("output", "must differ from image: the input image is never modified")
+    check_output_path(output)
+    stamp = read_stamp(output)
+    input_sha, input_identity = input_checksum(request.image, stamp)
+    digest = build_digest("image_customize", input_sha, request.config, {"output_format": fmt}, COLLECTION_VERSION)
+    result = {"output": output, "output_format": fmt, "input_format": info.format, "digest": digest}
+    if not request.force and output_is_current(output, stamp, digest):
+        result.update(changed=False, sha256=stamp["output"]["sha256"], size=stamp["output"]["size"], steps=[],
+                      msg="%s is up to date (inputs unchanged)" % output)
+        return result
+    if request.check_mode:
+        result.update(changed=True, steps=[{"name": n, "seconds": 0} for n in planned_steps(request.config)],
+                      msg="%s would be built" % output)
+        return result
+    with Build(output, request.build_dir, TOOLS) as build:
+        raw = build.path("work.raw")
+        with build.step("copy-input"):
+            make_raw_work_copy(info, raw)
+        notes = run_customization(build, raw, request.config)
+        with build.step("export-image"):
+            tmp = build.temp_output()
+            if fmt == "raw" and os.stat(raw).st_dev == os.stat(tmp).st_dev:
+                os.replace(raw, tmp)
+            else:
+                export_image(raw, fmt, tmp)
+            output_sha = sha256_file(tmp)
+            build.publish(tmp)
+        write_stamp(output, digest, input_sha, input_identity, output_sha,
+                    {"kind": "image_customize", "output_format": fmt, "version": COLLECTION_VERSION})
+        result.update(changed=True, sha256=output_sha, size=os.path.getsize(output), steps=build.steps,
+                      notes=notes, msg="built %s (%s) from %s" % (output, fmt, request.image))
+        if request.build_dir:
+            result["log"] = build.log_path
+    return result

@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Disk image formats: detection by content, work copies and exports (private to this collection).
+
+Formats are detected with ``qemu-img info`` (and an ISO 9660 signature check),
+never from the file name. The input is only ever read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils.runner import require_tools, run
+
+# Our output_format names -> (qemu-img format, extra -o options)
+OUTPUT_FORMATS = {
+    "raw": ("raw", []),
+    "qcow2": ("qcow2", []),
+    "vhd": ("vpc", ["subformat=dynamic"]),
+    "vhd-fixed": ("vpc", ["subformat=fixed", "force_size=on"]),
+    "vhdx": ("vhdx", []),
+}
+EXTENSION_FORMATS = {".raw": "raw", ".img": "raw", ".qcow2": "qcow2", ".vhd": "vhd", ".vhdx": "vhdx", ".iso": "iso"}
+QEMU_TO_OURS = {"raw": "raw", "qcow2": "qcow2", "vpc": "vhd", "vhdx": "vhdx"}
+
+
+class ImageInfo(object):
+    def __init__(self, path, fmt, virtual_size, actual_size):
+        self.path = path
+        self.format = fmt  # raw, qcow2, vhd, vhdx or iso
+        self.virtual_size = virtual_size
+        self.actual_size = actual_size
+
+
+def is_iso9660(path):
+    """True if ``path`` carries an ISO 9660 primary volume descriptor."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0x8001)
+            return handle.read(5) == b"CD001"
+    except OSError:
+        return False
+
+
+def inspect_image(path):
+    """Detect the format of ``path`` and its sizes, or raise ImageError saying why not."""
+    if not os.path.isfile(path):
+        raise ImageError("input image %s does not exist or is not a regular file." % path,
+                         "Check the image path.")
+    if not os.access(path, os.R_OK):
+        raise ImageError("input image %s is not readable." % path, "Check its permissions.")
+    size = os.path.getsize(path)
+    if size == 0:
+        raise ImageError("input image %s is empty." % path, "Point image at a disk image or Live ISO.")
+    require_tools("qemu-img")
+    if is_iso9660(path):
+        return ImageInfo(path, "iso", size, size)
+    try:
+        info = json.loads(run(["qemu-img", "info", "--output=json", path],
+                              what="reading image %s" % path).stdout)
+    except CommandError as err:
+        raise ImageError("cannot read input image %s: %s" % (path, err.output_tail),
+                         "It must be a raw, qcow2, vhd or vhdx disk image or a Live ISO.")
+    if info.get("backing-filename"):
+        raise ImageError("input image %s has a backing file (%s)." % (path, info["backing-filename"]),
+                         "Flatten it first: qemu-img convert -O qcow2 %s flat.qcow2" % path)
+    fmt = QEMU_TO_OURS.get(info.get("format"))
+    if fmt is None:
+        raise ImageError("input image %s has unsupported format %s." % (path, info.get("format")),
+                         "Supported: raw, qcow2, vhd, vhdx, iso.")
+    if info.get("format-specific", {}).get("data", {}).get("corrupt"):
+        raise ImageError("input image %s is marked corrupt." % path, "Repair it with qemu-img check -r all.")
+    return ImageInfo(path, fmt, int(info.get("virtual-size", size)), int(info.get("actual-size", size)))
+
+
+def make_raw_work_copy(info, dest):
+    """Write a raw copy of the image to ``dest`` (sparse; reflinked where the filesystem can)."""
+    if info.format == "raw":
+        run(["cp", "--reflink=auto", "--sparse=always", info.path, dest], what="copying the input image")
+        return dest
+    qfmt = {"vhd": "vpc"}.get(info.format, info.format)
+    try:
+        run(["qemu-img", "convert", "-f", qfmt, "-O", "raw", info.path, dest], what="converting the input image")
+    except CommandError as err:
+        raise ImageError("cannot convert input image %s: %s" % (info.path, err.output_tail),
+                         "The image may be truncated or damaged; check it with qemu-img check.")
+    return dest
+
+
+def export_argv(raw, fmt, dest):
+    """The qemu-img argv that writes the raw work image ``raw`` as ``fmt`` to ``dest``."""
+    qfmt, options = OUTPUT_FORMATS[fmt]
+    argv = ["qemu-img", "convert", "-f", "raw", "-O", qfmt]
+    if options:
+        argv += ["-o", ",".join(options)]
+    return argv + [raw, dest]
+
+
+def export_image(raw, fmt, dest):
+    """Write the work image as ``fmt`` to ``dest`` (a temp path; the caller renames it)."""
+    if fmt == "raw":
+        run(["cp", "--reflink=auto", "--sparse=always", raw, dest], what="writing the output image")
+    else:
+        run(export_argv(raw, fmt, dest), what="writing the %s output image" % fmt)
+    return dest
+
+
+def format_from_extension(path):
+    return EXTENSION_FORMATS.get(os.path.splitext(path)[1].lower())

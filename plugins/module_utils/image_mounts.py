@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Mount a raw disk image's Linux system the way its own fstab says (private to this collection).
+
+Finds the root filesystem (the Linux filesystem holding ``/etc/os-release``),
+mounts it, then every other filesystem its ``/etc/fstab`` names, at their
+mount points. ext4, xfs and btrfs mount natively through per-partition loop
+devices. The vfat ESP mounts natively where the kernel has vfat; elsewhere it
+is copied out with mtools, bind-mounted in, and written back on success.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils.fat import extract, fat_as_directory
+from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import (
+    kernel_filesystems, loop_device, mounted)
+from ansible_collections.liveiso.customizer.plugins.module_utils.partitions import (
+    LINUX_FILESYSTEMS, read_partitions)
+from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG
+from ansible_collections.liveiso.customizer.plugins.module_utils.safe_path import resolve_in_root
+
+SKIP_FSTYPES = {"swap", "proc", "sysfs", "tmpfs", "devpts", "nfs", "nfs4", "cifs", "none", "overlay", "bind",
+                "efivarfs", "debugfs", "securityfs", "cgroup", "cgroup2"}
+BTRFS_ROOT_SUBVOLUMES = ("@", "root", "@rootfs")
+
+
+class FstabEntry(object):
+    def __init__(self, spec, mountpoint, fstype, options):
+        self.spec = spec
+        self.mountpoint = mountpoint
+        self.fstype = fstype
+        self.options = options
+
+    def __repr__(self):
+        return "FstabEntry(%r, %r, %r)" % (self.spec, self.mountpoint, self.fstype)
+
+
+def parse_fstab(text):
+    """Entries of an fstab, octal escapes (\\040) decoded."""
+    entries = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        decode = lambda value: value.replace("\\040", " ").replace("\\011", "\t")  # noqa: E731
+        options = fields[3].split(",") if len(fields) > 3 else ["defaults"]
+        entries.append(FstabEntry(decode(fields[0]), decode(fields[1]), fields[2], options))
+    return entries
+
+
+def find_partition(partitions, spec):
+    """The partition an fstab device spec names, or None."""
+    for prefix, key in (("/dev/disk/by-uuid/", "UUID="), ("/dev/disk/by-label/", "LABEL="),
+                        ("/dev/disk/by-partuuid/", "PARTUUID="), ("/dev/disk/by-partlabel/", "PARTLABEL=")):
+        if spec.startswith(prefix):
+            spec = key + spec[len(prefix):]
+    for partition in partitions:
+        if partition.matches(spec):
+            return partition
+    if spec.startswith("/dev/"):
+        digits = ""
+        for char in reversed(spec):
+            if not char.isdigit():
+                break
+            digits = char + digits
+        if digits:
+            for partition in partitions:
+                if partition.number == int(digits):
+                    return partition
+    return None
+
+
+def fat_mode():
+    """'native' when this kernel mounts vfat, else 'mtools'; LIVEISO_FAT_MODE forces either."""
+    forced = os.environ.get("LIVEISO_FAT_MODE", "auto")
+    if forced in ("native", "mtools"):
+        return forced
+    return "native" if "vfat" in kernel_filesystems() else "mtools"
+
+
+class MountedImage(object):
+    """A mounted image: ``root`` is the host path of its ``/``."""
+
+    def __init__(self, raw, root, partitions, root_partition):
+        self.raw = raw
+        self.root = root
+        self.partitions = partitions
+        self.root_partition = root_partition
+        self.mountpoints = []  # (image path, partition, how)
+
+    def describe(self):
+        return ", ".join("%s (partition %s, %s, %s)" % (mp, p.number, p.fstype, how)
+                         for mp, p, how in self.mountpoints)
+
+
+def _looks_like_root(directory):
+    return any(os.path.isfile(os.path.join(directory, rel)) for rel in ("etc/os-release", "usr/lib/os-release"))
+
+
+@contextlib.contextmanager
+def _mount_partition(raw, partition, target, options=None, read_only=False):
+    opts = list(options or [])
+    if read_only:
+        opts.append("ro")
+        if partition.fstype in ("ext4", "ext3"):
+            opts.append("noload")
+    with contextlib.ExitStack() as stack:
+        device = stack.enter_context(loop_device(raw, partition.offset, partition.size, read_only=read_only))
+        stack.enter_context(mounted(device, target, fstype=partition.fstype, options=opts or None))
+        yield target
+
+
+def _mount_root(stack, raw, partitions, root, read_only):
+    """Mount the first Linux filesystem that holds an OS at ``root``; return its partition."""
+    candidates = [p for p in partitions if p.fstype in LINUX_FILESYSTEMS]
+    if not candidates:
+        found = ", ".join("%s:%s" % (p.number, p.fstype or "unknown") for p in partitions) or "none"
+        raise ImageError("no Linux root filesystem found in %s (partitions: %s)." % (raw, found),
+                         "Use a disk image with an ext4, xfs or btrfs root filesystem.")
+    for partition in candidates:
+        attempts = [None]
+        if partition.fstype == "btrfs":
+            attempts += ["subvol=" + name for name in BTRFS_ROOT_SUBVOLUMES]
+        for option in attempts:
+            with contextlib.ExitStack() as probe:
+                probe.enter_context(_mount_partition(raw, partition, root, [option] if option else None, read_only))
+                if _looks_like_root(root):
+                    stack.push(probe.pop_all())
+                    return partition
+    raise ImageError("no Linux root filesystem found in %s: no filesystem holds /etc/os-release." % raw,
+                     "Check that the image contains an installed Linux system.")
+
+
+@contextlib.contextmanager
+def mounted_image(raw, workdir, read_only=False):
+    """``with mounted_image(raw, workdir) as image:`` the OS in ``raw`` mounted below ``workdir/root``."""
+    partitions = read_partitions(raw, os.path.getsize(raw))
+    root = os.path.join(workdir, "root")
+    os.makedirs(root, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        root_partition = _mount_root(stack, raw, partitions, root, read_only)
+        image = MountedImage(raw, root, partitions, root_partition)
+        image.mountpoints.append(("/", root_partition, "native"))
+        fstab_path = resolve_in_root(root, "/etc/fstab")
+        entries = []
+        if os.path.isfile(fstab_path):
+            with open(fstab_path) as handle:
+                entries = parse_fstab(handle.read())
+        entries = [e for e in entries if e.fstype not in SKIP_FSTYPES and e.mountpoint.startswith("/")
+                   and e.mountpoint != "/" and "noauto" not in e.options]
+        for entry in sorted(entries, key=lambda e: e.mountpoint.rstrip("/").count("/")):
+            partition = find_partition(partitions, entry.spec)
+            if partition is None or partition is root_partition:
+                LOG.warning("fstab entry %s %s names no filesystem in the image; not mounted",
+                            entry.spec, entry.mountpoint)
+                continue
+            target = resolve_in_root(root, entry.mountpoint)
+            os.makedirs(target, exist_ok=True)
+            if partition.fstype == "vfat" and fat_mode() == "mtools":
+                copy = os.path.join(workdir, "fat-%d" % partition.number)
+                stack.enter_context(fat_as_directory(raw, partition.offset, copy) if not read_only
+                                    else _extracted_only(raw, partition.offset, copy))
+                stack.enter_context(mounted(copy, target, bind=True))
+                image.mountpoints.append((entry.mountpoint, partition, "mtools copy"))
+            else:
+                options = [o for o in entry.options if o.startswith("subvol")] or None
+                stack.enter_context(_mount_partition(raw, partition, target, options, read_only))
+                image.mountpoints.append((entry.mountpoint, partition, "native"))
+        LOG.info("mounted %s: %s", raw, image.describe())
+        yield image
+
+
+@contextlib.contextmanager
+def _extracted_only(raw, offset, directory):
+    extract(raw, offset, directory)
+    yield directory

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kernel command lines in boot configurations (private to this collection).
+
+Arguments are appended where a Linux image keeps them: the ``linux`` lines of
+its GRUB configurations (``/boot/grub/grub.cfg``, ``/boot/grub2/grub.cfg``,
+ESP copies), ``GRUB_CMDLINE_LINUX`` in ``/etc/default/grub`` (so a later
+``update-grub`` keeps them) and ``/etc/kernel/cmdline`` (systemd-boot, UKIs).
+An argument already present is not added twice. Arguments GRUB would split
+(``;``, spaces, quotes) are quoted so the kernel receives them intact.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+GRUB_LINUX_RE = re.compile(r"^(\s*(?:linux|linuxefi|linux16)\s+\S+)(.*)$")
+GRUB_SPECIAL = set(" \t;&|<>$\"'{}\\#")
+GRUB_CONFIGS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/efi/EFI/BOOT/grub.cfg")
+
+
+def grub_quote(arg):
+    """Quote ``arg`` for a GRUB script word; plain arguments stay as they are."""
+    if not arg or any(c in GRUB_SPECIAL for c in arg):
+        return "'" + arg.replace("'", "'\\''") + "'"
+    return arg
+
+
+def grub_words(text):
+    """Split a GRUB ``linux`` argument string into the words the kernel receives."""
+    words, current, quote, escaped, in_word = [], [], None, False, False
+    for char in text:
+        if escaped:
+            current.append(char)
+            escaped = False
+            in_word = True
+        elif quote == "'":
+            if char == "'":
+                quote = None
+            else:
+                current.append(char)
+        elif quote == '"':
+            if char == '"':
+                quote = None
+            elif char == "\\":
+                escaped = True
+            else:
+                current.append(char)
+        elif char in "'\"":
+            quote = char
+            in_word = True
+        elif char == "\\":
+            escaped = True
+        elif char in " \t":
+            if in_word:
+                words.append("".join(current))
+                current, in_word = [], False
+        else:
+            current.append(char)
+            in_word = True
+    if in_word:
+        words.append("".join(current))
+    return words
+
+
+def missing_args(existing, new):
+    present = set(existing)
+    result = []
+    for arg in new:
+        if arg not in present:
+            result.append(arg)
+            present.add(arg)
+    return result
+
+
+def append_to_grub_cfg(text, args):
+    """``text`` with ``args`` appended to every linux line that lacks them."""
+    lines = []
+    for line in text.splitlines(True):
+        match = GRUB_LINUX_RE.match(line.rstrip("\n"))
+        if match:
+            head, rest = match.groups()
+            add = missing_args(grub_words(rest), args)
+            if add:
+                newline = "\n" if line.endswith("\n") else ""
+                line = head + rest.rstrip() + " " + " ".join(grub_quote(a) for a in add) + newline
+        lines.append(line)
+    return "".join(lines)
+
+
+def grub_cfg_args(text):
+    """The kernel arguments of the first linux line of a grub.cfg (kernel path excluded)."""
+    for line in text.splitlines():
+        match = GRUB_LINUX_RE.match(line)
+        if match:
+            return grub_words(match.group(2))
+    return []
+
+
+def append_to_default_grub(text, args):
+    """``/etc/default/grub`` with ``args`` added to GRUB_CMDLINE_LINUX (created if absent)."""
+    pattern = re.compile(r'^GRUB_CMDLINE_LINUX=(["\']?)(.*)\1\s*$', re.M)
+    match = pattern.search(text)
+    current = grub_words(match.group(2)) if match else []
+    add = missing_args(current, args)
+    if not add:
+        return text
+    value = " ".join(grub_quote(a) for a in current + add)
+    line = 'GRUB_CMDLINE_LINUX="%s"' % value.replace('"', '\\"')
+    if match:
+        return text[:match.start()] + line + text[match.end():]
+    return text.rstrip("\n") + ("\n" if text else "") + line + "\n"
+
+
+def append_to_kernel_cmdline_file(text, args):
+    current = text.split()
+    add = missing_args(current, args)
+    return text if not add else " ".join(current + add) + "\n"
+
+
+def update_boot_configs(chroot, args):
+    """Append ``args`` in every boot configuration the image has; return the image paths changed."""
+    changed = []
+    targets = [(path, append_to_grub_cfg) for path in GRUB_CONFIGS]
+    targets += [("/etc/default/grub", append_to_default_grub), ("/etc/kernel/cmdline", append_to_kernel_cmdline_file)]
+    for image_path, edit in targets:
+        host_path = chroot.path(image_path)
+        if not os.path.isfile(host_path):
+            continue
+        with open(host_path) as handle:
+            text = handle.read()
+        new = edit(text, list(args))
+        if new != text:
+            mode = os.stat(host_path).st_mode & 0o7777
+            tmp = host_path + ".liveiso-new"
+            with open(tmp, "w") as handle:
+                handle.write(new)
+            os.chmod(tmp, mode)
+            os.replace(tmp, host_path)
+            changed.append(image_path)
+    return changed
