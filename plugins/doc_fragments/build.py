@@ -31,9 +31,9 @@ options:
     default: false
 notes:
   - Runs as root on the managed host (use C(become)). Needs loop devices and the host tools listed in the
-    collection's C(bindep.txt); the C(liveiso.customizer.build_host) role installs them.
+    collection's C(bindep.txt); on Debian, C(apt-get install) the packages marked C(platform:dpkg).
   - The input image is never modified. The output appears atomically, with a stamp C(<output>.liveiso.json)
-    beside it recording the digest of all inputs; a rerun with the same inputs returns RV(changed=false)
+    beside it recording the digest of all inputs; a rerun with the same inputs reports no change
     without rebuilding.
 '''
 
@@ -45,6 +45,7 @@ attributes:
     description: Validates the configuration and reports whether a build would happen; writes nothing.
   diff_mode:
     support: none
+    description: Images are binary; the result lists the steps that ran instead of a diff.
   idempotent:
     support: full
     description: A digest of all inputs is recorded beside the output; unchanged inputs mean no rebuild.

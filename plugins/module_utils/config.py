@@ -18,7 +18,12 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
-import yaml
+try:
+    import yaml
+    YAMLError = yaml.YAMLError
+except ImportError:  # load_yaml() says which package to install
+    yaml = None
+    YAMLError = ValueError
 
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError
 from ansible_collections.liveiso.customizer.plugins.module_utils.runner import register_secret
@@ -41,6 +46,24 @@ ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PASSWORD_TYPES = ("locked", "plain-text", "hashed", "plain-text-forced-expiration", "hashed-forced-expiration")
 LOAD_MODES = ("always", "auto", "disable", "inherit")
 INITRAMFS_TYPES = ("bootstrap", "full-os")
+
+
+def load_yaml(handle):
+    """Safe-load YAML, keeping leading-zero numbers (an unquoted ``permissions: 0644``) as text.
+
+    YAML 1.1 reads 0644 as the number 420; kept as text it stays the octal mode the author wrote.
+    """
+    if yaml is None:
+        raise ConfigError("config_file", "PyYAML is not installed on the managed host",
+                          "Install python3-yaml (Debian) or PyYAML (pip).")
+
+    class ConfigLoader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
+        pass
+
+    ConfigLoader.yaml_implicit_resolvers = {key: list(value) for key, value in
+                                            yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    ConfigLoader.yaml_implicit_resolvers["0"].insert(0, ("tag:yaml.org,2002:str", re.compile(r"^0[0-7]+$")))
+    return yaml.load(handle, Loader=ConfigLoader)  # nosec B506: ConfigLoader is a SafeLoader
 
 
 # ---------------------------------------------------------------- typed model
@@ -194,6 +217,25 @@ def _mapping(value, path, known):
             raise ConfigError("%s.%s" % (path, key), "unknown key",
                               "Supported here: %s." % ", ".join(sorted(known)))
     return value
+
+
+def _free_mapping(value, path):
+    """A mapping with arbitrary string keys (module options, environment variables)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(path, "must be a mapping, got %s" % _type_name(value))
+    for key in value:
+        if not isinstance(key, str):
+            raise ConfigError(path, "key %r is not a string" % (key,))
+    return value
+
+
+def _split_args(value, path):
+    try:
+        return shlex.split(value)
+    except ValueError as err:
+        raise ConfigError(path, "cannot be split into arguments: %s" % err, "Give a list of strings instead.")
 
 
 def _str(value, path, allow_empty=False):
@@ -353,8 +395,8 @@ def _package_list_files(value, path, paths):
         list_file = paths.host(item, item_path)
         try:
             with open(list_file) as handle:
-                data = yaml.safe_load(handle)
-        except (OSError, yaml.YAMLError) as err:
+                data = load_yaml(handle)
+        except (OSError, YAMLError) as err:
             raise ConfigError(item_path, "cannot read package list %s: %s" % (list_file, err))
         data = _mapping(data, "%s(%s)" % (item_path, list_file), {"packages"})
         names += _str_list(data.get("packages"), "%s(%s).packages" % (item_path, list_file), PACKAGE_RE,
@@ -456,7 +498,7 @@ def _modules(value, path):
         name = _str(item["name"], item_path + ".name")
         if not re.match(r"^[A-Za-z0-9_-]+$", name):
             raise ConfigError(item_path + ".name", "%r is not a valid kernel module name" % name)
-        options = _mapping(item.get("options"), item_path + ".options", set(item.get("options") or {}))
+        options = _free_mapping(item.get("options"), item_path + ".options")
         opts = []
         for key, val in options.items():
             if not re.match(r"^[A-Za-z0-9_-]+$", key):
@@ -479,10 +521,7 @@ def _kernel_args(value, path):
     if extra is None:
         return ()
     if isinstance(extra, str):
-        try:
-            return tuple(shlex.split(extra))
-        except ValueError as err:
-            raise ConfigError(path + ".extraCommandLine", "cannot be split into arguments: %s" % err)
+        return tuple(_split_args(extra, path + ".extraCommandLine"))
     args = _str_list(extra, path + ".extraCommandLine")
     for index, arg in enumerate(args):
         if "\n" in arg:
@@ -499,8 +538,7 @@ def _scripts(value, path, paths):
         if ("path" in item) == ("content" in item):
             raise ConfigError(item_path, "needs exactly one of path and content")
         script_path = paths.host(item["path"], item_path + ".path") if "path" in item else None
-        env = _mapping(item.get("environmentVariables"), item_path + ".environmentVariables",
-                       set(item.get("environmentVariables") or {}))
+        env = _free_mapping(item.get("environmentVariables"), item_path + ".environmentVariables")
         environment = []
         for key, val in env.items():
             if not ENV_RE.match(key):
@@ -513,7 +551,7 @@ def _scripts(value, path, paths):
             os.path.basename(script_path) if script_path else "%s-%d" % (path.rsplit(".", 1)[-1], index))
         arguments = item.get("arguments")
         if isinstance(arguments, str):  # older configs give one string
-            arguments = shlex.split(arguments)
+            arguments = _split_args(arguments, item_path + ".arguments")
         scripts.append(Script(
             name=name,
             interpreter=interpreter,
@@ -591,10 +629,10 @@ def load_config(config=None, config_file=None, config_dir=None):
     if config_file is not None:
         try:
             with open(config_file) as handle:
-                config = yaml.safe_load(handle)
+                config = load_yaml(handle)
         except OSError as err:
             raise ConfigError("config_file", "cannot read %s: %s" % (config_file, err.strerror))
-        except yaml.YAMLError as err:
+        except YAMLError as err:
             raise ConfigError("config_file", "%s is not valid YAML: %s" % (config_file, err))
         if config_dir is None:
             config_dir = os.path.dirname(os.path.abspath(config_file))

@@ -47,6 +47,8 @@ def tree_digest(path):
     digest = hashlib.sha256()
     for base, dirs, files in os.walk(path):
         dirs.sort()
+        rel_base = os.path.relpath(base, path)
+        digest.update(("dir\0%s\0%o\0" % (rel_base, os.lstat(base).st_mode)).encode())
         for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(base, d))]:
             full = os.path.join(base, name)
             rel = os.path.relpath(full, path)

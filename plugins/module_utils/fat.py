@@ -47,18 +47,26 @@ def plan_writeback(before, after):
     """The mtools operations that turn the FAT image from ``before`` into ``after``.
 
     Returns (removals, new_dirs, files): removals deepest first as (kind, path),
-    new directories shallowest first, files to copy (new or changed).
+    new directories shallowest first, files to copy (new or changed). A path
+    whose kind changed (file <-> directory) is removed and created anew.
     """
-    removals = []
-    for rel in sorted(set(before) - set(after), key=lambda p: (-p.count("/"), p)):
-        kind = before[rel][0]
+    changed_kind = {rel for rel in set(before) & set(after) if before[rel][0] != after[rel][0]}
+    gone = (set(before) - set(after)) | changed_kind
+
+    def inside_removed_dir(rel):
         parent = os.path.dirname(rel)
-        if parent and parent not in after and parent in before:
-            continue  # removed with its parent directory
-        removals.append((kind, rel))
-    new_dirs = sorted((rel for rel in after if after[rel][0] == "dir" and rel not in before),
+        while parent:
+            if parent in gone and before[parent][0] == "dir":
+                return True
+            parent = os.path.dirname(parent)
+        return False
+
+    removals = [(before[rel][0], rel) for rel in sorted(gone, key=lambda p: (-p.count("/"), p))
+                if not inside_removed_dir(rel)]
+    new_dirs = sorted((rel for rel in after if after[rel][0] == "dir" and (rel not in before or rel in changed_kind)),
                       key=lambda p: (p.count("/"), p))
-    files = sorted(rel for rel in after if after[rel][0] == "file" and after[rel] != before.get(rel))
+    files = sorted(rel for rel in after if after[rel][0] == "file"
+                   and (after[rel] != before.get(rel) or rel in changed_kind))
     return removals, new_dirs, files
 
 

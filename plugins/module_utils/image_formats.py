@@ -45,6 +45,16 @@ def is_iso9660(path):
         return False
 
 
+def has_vhd_footer(path):
+    """True if the last 512 bytes are a VHD footer (a fixed VHD looks like raw to qemu-img's probe)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(-512, os.SEEK_END)
+            return handle.read(8) == b"conectix"
+    except OSError:
+        return False
+
+
 def inspect_image(path):
     """Detect the format of ``path`` and its sizes, or raise ImageError saying why not."""
     if not os.path.isfile(path):
@@ -58,8 +68,11 @@ def inspect_image(path):
     require_tools("qemu-img")
     if is_iso9660(path):
         return ImageInfo(path, "iso", size, size)
+    argv = ["qemu-img", "info", "--output=json"]
+    if size >= 1024 and has_vhd_footer(path):
+        argv += ["-f", "vpc"]
     try:
-        info = json.loads(run(["qemu-img", "info", "--output=json", path],
+        info = json.loads(run(argv + [path],
                               what="reading image %s" % path).stdout)
     except CommandError as err:
         raise ImageError("cannot read input image %s: %s" % (path, err.output_tail),

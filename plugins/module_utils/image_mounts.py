@@ -40,6 +40,10 @@ class FstabEntry(object):
         return "FstabEntry(%r, %r, %r)" % (self.spec, self.mountpoint, self.fstype)
 
 
+def _fstab_unescape(value):
+    return value.replace("\\040", " ").replace("\\011", "\t")
+
+
 def parse_fstab(text):
     """Entries of an fstab, octal escapes (\\040) decoded."""
     entries = []
@@ -50,9 +54,8 @@ def parse_fstab(text):
         fields = line.split()
         if len(fields) < 3:
             continue
-        decode = lambda value: value.replace("\\040", " ").replace("\\011", "\t")  # noqa: E731
         options = fields[3].split(",") if len(fields) > 3 else ["defaults"]
-        entries.append(FstabEntry(decode(fields[0]), decode(fields[1]), fields[2], options))
+        entries.append(FstabEntry(_fstab_unescape(fields[0]), _fstab_unescape(fields[1]), fields[2], options))
     return entries
 
 
@@ -111,14 +114,42 @@ def _mount_partition(raw, partition, target, options=None, read_only=False):
     if read_only:
         opts.append("ro")
         if partition.fstype in ("ext4", "ext3"):
-            opts.append("noload")
+            opts.append("noload")  # no journal replay: the device is read-only
+        elif partition.fstype == "xfs":
+            opts += ["norecovery", "nouuid"]
     with contextlib.ExitStack() as stack:
         device = stack.enter_context(loop_device(raw, partition.offset, partition.size, read_only=read_only))
         stack.enter_context(mounted(device, target, fstype=partition.fstype, options=opts or None))
         yield target
 
 
-def _mount_root(stack, raw, partitions, root, read_only):
+@contextlib.contextmanager
+def overlaid(lower, target, workdir, name):
+    """``target`` as a writable overlay over read-only ``lower``; changes live under ``workdir`` only."""
+    upper = os.path.join(workdir, "upper", name)
+    work = os.path.join(workdir, "ovl-work", name)
+    os.makedirs(upper, exist_ok=True)
+    os.makedirs(work, exist_ok=True)
+    with mounted("overlay", target, fstype="overlay",
+                 options=["lowerdir=" + lower, "upperdir=" + upper, "workdir=" + work]):
+        yield target
+
+
+@contextlib.contextmanager
+def _filesystem_at(raw, partition, target, options, mode, workdir):
+    """Mount ``partition`` at ``target``: writable ("rw"), read-only ("ro"), or read-only under an overlay."""
+    if mode != "overlay":
+        with _mount_partition(raw, partition, target, options, read_only=(mode == "ro")):
+            yield target
+        return
+    lower = os.path.join(workdir, "lower", str(partition.number))
+    os.makedirs(lower, exist_ok=True)
+    with _mount_partition(raw, partition, lower, options, read_only=True), \
+            overlaid(lower, target, workdir, str(partition.number)):
+        yield target
+
+
+def _mount_root(stack, raw, partitions, root, mode, workdir):
     """Mount the first Linux filesystem that holds an OS at ``root``; return its partition."""
     candidates = [p for p in partitions if p.fstype in LINUX_FILESYSTEMS]
     if not candidates:
@@ -131,7 +162,7 @@ def _mount_root(stack, raw, partitions, root, read_only):
             attempts += ["subvol=" + name for name in BTRFS_ROOT_SUBVOLUMES]
         for option in attempts:
             with contextlib.ExitStack() as probe:
-                probe.enter_context(_mount_partition(raw, partition, root, [option] if option else None, read_only))
+                probe.enter_context(_filesystem_at(raw, partition, root, [option] if option else None, mode, workdir))
                 if _looks_like_root(root):
                     stack.push(probe.pop_all())
                     return partition
@@ -140,15 +171,20 @@ def _mount_root(stack, raw, partitions, root, read_only):
 
 
 @contextlib.contextmanager
-def mounted_image(raw, workdir, read_only=False):
-    """``with mounted_image(raw, workdir) as image:`` the OS in ``raw`` mounted below ``workdir/root``."""
+def mounted_image(raw, workdir, mode="rw", skip_fstypes=()):
+    """``with mounted_image(raw, workdir) as image:`` the OS in ``raw`` mounted at ``image.root``.
+
+    ``mode``: "rw" changes ``raw`` itself (a work copy); "ro" mounts read-only; "overlay" mounts
+    read-only under writable overlays whose changes stay in ``workdir`` (``raw`` is never written).
+    Filesystems of a type in ``skip_fstypes`` are not mounted.
+    """
     partitions = read_partitions(raw, os.path.getsize(raw))
     root = os.path.join(workdir, "root")
     os.makedirs(root, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        root_partition = _mount_root(stack, raw, partitions, root, read_only)
+        root_partition = _mount_root(stack, raw, partitions, root, mode, workdir)
         image = MountedImage(raw, root, partitions, root_partition)
-        image.mountpoints.append(("/", root_partition, "native"))
+        image.mountpoints.append(("/", root_partition, mode))
         fstab_path = resolve_in_root(root, "/etc/fstab")
         entries = []
         if os.path.isfile(fstab_path):
@@ -162,18 +198,20 @@ def mounted_image(raw, workdir, read_only=False):
                 LOG.warning("fstab entry %s %s names no filesystem in the image; not mounted",
                             entry.spec, entry.mountpoint)
                 continue
+            if partition.fstype in skip_fstypes:
+                continue
             target = resolve_in_root(root, entry.mountpoint)
             os.makedirs(target, exist_ok=True)
             if partition.fstype == "vfat" and fat_mode() == "mtools":
                 copy = os.path.join(workdir, "fat-%d" % partition.number)
-                stack.enter_context(fat_as_directory(raw, partition.offset, copy) if not read_only
+                stack.enter_context(fat_as_directory(raw, partition.offset, copy) if mode == "rw"
                                     else _extracted_only(raw, partition.offset, copy))
                 stack.enter_context(mounted(copy, target, bind=True))
                 image.mountpoints.append((entry.mountpoint, partition, "mtools copy"))
             else:
                 options = [o for o in entry.options if o.startswith("subvol")] or None
-                stack.enter_context(_mount_partition(raw, partition, target, options, read_only))
-                image.mountpoints.append((entry.mountpoint, partition, "native"))
+                stack.enter_context(_filesystem_at(raw, partition, target, options, mode, workdir))
+                image.mountpoints.append((entry.mountpoint, partition, mode))
         LOG.info("mounted %s: %s", raw, image.describe())
         yield image
 

@@ -99,19 +99,49 @@ def grub_cfg_args(text):
     return []
 
 
+_SHELL_DQ_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "`": "\\`"}
+
+
+def shell_dq_escape(text):
+    """Escape ``text`` for a POSIX shell double-quoted string."""
+    return "".join(_SHELL_DQ_ESCAPES.get(char, char) for char in text)
+
+
+def shell_dq_unescape(text):
+    out, index = [], 0
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and index + 1 < len(text) and text[index + 1] in _SHELL_DQ_ESCAPES:
+            out.append(text[index + 1])
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
 def append_to_default_grub(text, args):
-    """``/etc/default/grub`` with ``args`` added to GRUB_CMDLINE_LINUX (created if absent)."""
-    pattern = re.compile(r'^GRUB_CMDLINE_LINUX=(["\']?)(.*)\1\s*$', re.M)
+    """``/etc/default/grub`` with ``args`` added to GRUB_CMDLINE_LINUX (created if absent).
+
+    The file is sourced by a shell, and grub-mkconfig copies the value into the
+    ``linux`` lines of grub.cfg: each argument is GRUB-quoted, then the whole
+    value escaped for the shell's double quotes.
+    """
+    pattern = re.compile(r'^GRUB_CMDLINE_LINUX=(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|(\S*))[ \t]*$', re.M)
     match = pattern.search(text)
-    current = grub_words(match.group(2)) if match else []
+    if match:
+        double, single, bare = match.groups()
+        value = shell_dq_unescape(double) if double is not None else (single if single is not None else bare)
+        current = grub_words(value)
+    else:
+        current = []
     add = missing_args(current, args)
     if not add:
         return text
-    value = " ".join(grub_quote(a) for a in current + add)
-    line = 'GRUB_CMDLINE_LINUX="%s"' % value.replace('"', '\\"')
+    line = 'GRUB_CMDLINE_LINUX="%s"' % shell_dq_escape(" ".join(grub_quote(a) for a in current + add))
     if match:
         return text[:match.start()] + line + text[match.end():]
-    return text.rstrip("\n") + ("\n" if text else "") + line + "\n"
+    return text + ("" if not text or text.endswith("\n") else "\n") + line + "\n"
 
 
 def append_to_kernel_cmdline_file(text, args):

@@ -226,7 +226,10 @@ def _mkdirs(chroot, image_dir, mode):
         if not os.path.isdir(host):
             if os.path.lexists(host):
                 raise StepError("cannot create directory %s in the image: a file is in the way." % sub)
-            os.mkdir(host)
+            try:
+                os.mkdir(host)
+            except OSError as err:
+                raise StepError("cannot create directory %s in the image: %s." % (sub, err.strerror))
             os.chmod(host, mode)
             created.append(sub)
     return created

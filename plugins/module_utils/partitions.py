@@ -40,7 +40,7 @@ class Partition(object):
         """Does an fstab device spec (UUID=, LABEL=, PARTUUID=, PARTLABEL=) name this partition?"""
         if "=" not in spec:
             return False
-        key, _, value = spec.partition("=")
+        key, dummy, value = spec.partition("=")
         value = value.strip('"')
         key = key.upper()
         if key == "UUID":
@@ -91,7 +91,7 @@ def probe_filesystem(image, partition):
         argv += ["--size", str(partition.size)]
     result = run(argv + [image], check=False)
     for line in result.stdout.splitlines():
-        key, _, value = line.partition("=")
+        key, dummy, value = line.partition("=")
         if key == "TYPE":
             partition.fstype = value
         elif key == "UUID":
@@ -105,7 +105,7 @@ def read_partitions(image, image_size):
     """All partitions of a raw image with their filesystems; the whole disk if it has no table."""
     result = run(["sfdisk", "--json", image], check=False)
     if result.returncode == 0 and result.stdout.strip():
-        _, partitions = parse_sfdisk_json(result.stdout)
+        partitions = parse_sfdisk_json(result.stdout)[1]
     else:
         partitions = [Partition(number=0, offset=0, size=image_size)]
     for partition in partitions:

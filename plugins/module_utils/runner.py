@@ -91,7 +91,7 @@ def require_tools(*names):
         packages = sorted({TOOL_PACKAGES.get(name, name) for name in missing})
         raise HostError(
             "missing host tool(s): %s." % ", ".join(missing),
-            "Install them with: apt-get install %s (or run the liveiso.customizer.build_host role)."
+            "Install them with: apt-get install %s"
             % " ".join(packages),
         )
 

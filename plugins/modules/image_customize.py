@@ -19,7 +19,7 @@ description:
   - The configuration is validated strictly before anything is built; errors name the full key path.
   - See C(docs/configuration.md) in the collection for every supported key.
 author:
-  - liveiso.customizer contributors
+  - liveiso.customizer contributors (@liveiso)
 extends_documentation_fragment:
   - liveiso.customizer.build
   - liveiso.customizer.build.ATTRIBUTES

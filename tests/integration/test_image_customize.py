@@ -13,10 +13,15 @@ DATA = os.path.join(HERE, "data")
 TEST_HASH = "$6$N5lVvEoSbEY9u6Hh$"
 
 
-def customize(workdir, image, output, check=False, **options):
+def customize_logged(workdir, image, output, check=False, **options):
+    """Run image_customize through ansible-playbook; return (its result, the playbook's output)."""
     task = {"name": "customize", "liveiso.customizer.image_customize": dict(image=image, output=output, **options)}
-    rc, results, log = run_playbook(workdir, [task], check=check)
+    results, log = run_playbook(workdir, [task], check=check)[1:]
     return results[0], log
+
+
+def customize(workdir, image, output, check=False, **options):
+    return customize_logged(workdir, image, output, check, **options)[0]
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +31,8 @@ def full_build(base_dir, tmp_path_factory):
     image = os.path.join(base_dir, "base.qcow2")
     before = sha256(image)
     output = os.path.join(work, "custom.qcow2")
-    result, log = customize(work, image, output, config_file=os.path.join(DATA, "full", "config.yaml"),
-                            build_dir=os.path.join(work, "builds"))
+    result, log = customize_logged(work, image, output, config_file=os.path.join(DATA, "full", "config.yaml"),
+                                   build_dir=os.path.join(work, "builds"))
     assert not result.get("failed"), result.get("msg")
     return {"work": work, "image": image, "input_sha": before, "output": output, "result": result, "log": log}
 
@@ -125,21 +130,21 @@ def test_full_config_contents(full_build):
 
 def test_rerun_is_not_changed(full_build):
     mtime = os.stat(full_build["output"]).st_mtime_ns
-    result, _ = customize(full_build["work"], full_build["image"], full_build["output"],
-                          config_file=os.path.join(DATA, "full", "config.yaml"))
+    result = customize(full_build["work"], full_build["image"], full_build["output"],
+                       config_file=os.path.join(DATA, "full", "config.yaml"))
     assert result["changed"] is False, result["msg"]
     assert result["sha256"] == full_build["result"]["sha256"]
     assert os.stat(full_build["output"]).st_mtime_ns == mtime
     # check mode agrees: nothing to do
-    result, _ = customize(full_build["work"], full_build["image"], full_build["output"], check=True,
-                          config_file=os.path.join(DATA, "full", "config.yaml"))
+    result = customize(full_build["work"], full_build["image"], full_build["output"], check=True,
+                       config_file=os.path.join(DATA, "full", "config.yaml"))
     assert result["changed"] is False
 
 
 def test_check_mode_reports_change_and_writes_nothing(full_build, tmp_path):
     output = str(tmp_path / "never.qcow2")
-    result, _ = customize(str(tmp_path), full_build["image"], output, check=True,
-                          config={"os": {"hostname": "check-only"}})
+    result = customize(str(tmp_path), full_build["image"], output, check=True,
+                       config={"os": {"hostname": "check-only"}})
     assert result["changed"] is True and not result.get("failed")
     assert [s["name"] for s in result["steps"]] == ["set-hostname"]
     assert sorted(os.listdir(str(tmp_path))) == sorted(n for n in os.listdir(str(tmp_path)) if n.endswith((".yml", ".json")))
@@ -154,7 +159,7 @@ def test_input_and_output_formats(base_dir, tmp_path, source, output_name, expec
     image = os.path.join(base_dir, source)
     before = sha256(image)
     output = str(tmp_path / output_name)
-    result, _ = customize(str(tmp_path), image, output, config_file=os.path.join(DATA, "mapform", "config.yaml"))
+    result = customize(str(tmp_path), image, output, config_file=os.path.join(DATA, "mapform", "config.yaml"))
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] and result["output_format"] == expected_format
     assert sha256(image) == before
@@ -173,7 +178,7 @@ def test_failing_script_leaves_nothing_behind(base_dir, tmp_path):
     config = {"os": {"hostname": "doomed"},
               "scripts": {"postCustomization": [
                   {"name": "breaks", "content": "for i in $(seq 1 30); do echo line-$i; done; exit 3"}]}}
-    result, _ = customize(str(tmp_path), os.path.join(base_dir, "base.qcow2"), output, config=config)
+    result = customize(str(tmp_path), os.path.join(base_dir, "base.qcow2"), output, config=config)
     assert result.get("failed")
     msg = result["msg"]
     assert "config.scripts.postCustomization[0] (breaks) failed with exit code 3" in msg
@@ -186,7 +191,7 @@ def test_failing_script_leaves_nothing_behind(base_dir, tmp_path):
 def test_bad_package_fails_clearly(base_dir, tmp_path):
     output = str(tmp_path / "pkg.qcow2")
     config = {"os": {"packages": {"install": ["liveiso-no-such-package"]}}}
-    result, _ = customize(str(tmp_path), os.path.join(base_dir, "base.qcow2"), output, config=config)
+    result = customize(str(tmp_path), os.path.join(base_dir, "base.qcow2"), output, config=config)
     assert result.get("failed")
     assert "config.os.packages.install" in result["msg"]
     assert "Unable to locate package liveiso-no-such-package" in result["msg"]
@@ -194,8 +199,8 @@ def test_bad_package_fails_clearly(base_dir, tmp_path):
 
 
 def test_config_error_names_key_path(base_dir, tmp_path):
-    result, _ = customize(str(tmp_path), os.path.join(base_dir, "base.qcow2"), str(tmp_path / "x.qcow2"),
-                          config={"os": {"additionalFiles": [{"content": "x", "destination": "/etc/x",
-                                                              "permissions": "999"}]}})
+    result = customize(str(tmp_path), os.path.join(base_dir, "base.qcow2"), str(tmp_path / "x.qcow2"),
+                       config={"os": {"additionalFiles": [{"content": "x", "destination": "/etc/x",
+                                                           "permissions": "999"}]}})
     assert result.get("failed")
     assert "config.os.additionalFiles[0].permissions: '999' is not an octal mode" in result["msg"]

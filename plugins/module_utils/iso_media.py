@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ISO 9660 media through xorriso: build, remaster, grow, read (private to this collection).
+
+Nothing here mounts an ISO (iso9660 may not be mountable on the build host):
+files are read with ``xorriso -osirrox``, new ISOs are written with
+``xorriso -as mkisofs``, and an existing ISO is remastered with
+``-boot_image any replay`` so its BIOS/UEFI boot setup is kept byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env, run
+
+SAVED_CONFIG = "/liveiso/config.json"
+ROOTFS = "/liveos/rootfs.img"
+MIC_GRUB_CFG = "/boot/grub2/grub.cfg"
+LABEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def graft_escape(path):
+    """Escape a path for an ``-as mkisofs -graft-points`` pathspec (``=`` and ``\\``)."""
+    return path.replace("\\", "\\\\").replace("=", "\\=")
+
+
+def _env(source_date_epoch=None):
+    return clean_env({"SOURCE_DATE_EPOCH": str(source_date_epoch)} if source_date_epoch is not None else None)
+
+
+def mkisofs_argv(output, label, grafts, boot_modes, bios_image=None, efi_image=None):
+    """argv for a hybrid ISO. ``grafts`` is [(path on media, host path)]; boot images must be among them."""
+    argv = ["xorriso", "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-volid", label,
+            "-joliet", "-joliet-long", "-rational-rock", "-graft-points"]
+    if "bios" in boot_modes:
+        argv += ["-eltorito-boot", bios_image.lstrip("/"), "-no-emul-boot", "-boot-load-size", "4",
+                 "-boot-info-table", "--grub2-boot-info", "--grub2-mbr", "/usr/lib/grub/i386-pc/boot_hybrid.img"]
+    if "uefi" in boot_modes:
+        if "bios" in boot_modes:
+            argv.append("-eltorito-alt-boot")
+        argv += ["-e", efi_image.lstrip("/"), "-no-emul-boot", "-isohybrid-gpt-basdat"]
+    argv += ["-output", output]
+    argv += ["%s=%s" % (graft_escape(target), graft_escape(source)) for target, source in grafts]
+    return argv
+
+
+def write_iso(output, label, grafts, boot_modes, bios_image=None, efi_image=None, source_date_epoch=None):
+    run(mkisofs_argv(output, label, grafts, boot_modes, bios_image, efi_image), env=_env(source_date_epoch),
+        what="xorriso (writing the ISO)", timeout=7200)
+
+
+def remaster_argv(indev, outdev, label, mappings, removals=()):
+    """argv that writes ``outdev`` as ``indev`` plus ``mappings`` [(host path, media path)], boot setup kept.
+
+    With ``indev == outdev`` (``-dev``) the changes are appended to the ISO in place.
+    """
+    argv = ["xorriso", "-report_about", "WARNING"]
+    argv += ["-dev", indev] if indev == outdev else ["-indev", indev, "-outdev", outdev]
+    argv += ["-volid", label, "-joliet", "on", "-rockridge", "on"]
+    for path in removals:
+        argv += ["-rm_r", path, "--"]
+    for source, target in mappings:
+        argv += ["-map", source, target]
+    argv += ["-boot_image", "any", "replay", "-commit"]
+    return argv
+
+
+def remaster(indev, outdev, label, mappings, removals=(), source_date_epoch=None):
+    run(remaster_argv(indev, outdev, label, mappings, removals), env=_env(source_date_epoch),
+        what="xorriso (remastering the ISO)", timeout=7200)
+
+
+def extract(iso, media_path, dest):
+    """Copy one file or directory from the ISO to host path ``dest``."""
+    run(["xorriso", "-osirrox", "on", "-indev", iso, "-extract", media_path, dest],
+        what="xorriso (reading %s from the ISO)" % media_path, timeout=3600)
+    return dest
+
+
+def read_text(iso, media_path, workdir):
+    """Text of a file on the ISO, or None if it is not there."""
+    dest = os.path.join(workdir, "extract-" + re.sub(r"[^A-Za-z0-9]+", "_", media_path))
+    try:
+        extract(iso, media_path, dest)
+    except CommandError:
+        return None
+    if not os.path.isfile(dest):
+        return None
+    with open(dest, encoding="utf-8", errors="replace") as handle:
+        text = handle.read()
+    os.unlink(dest)
+    return text
+
+
+def list_files(iso, media_dir="/"):
+    """Paths of all files below ``media_dir`` on the ISO."""
+    result = run(["xorriso", "-indev", iso, "-find", media_dir, "-type", "f"], check=False)
+    paths = []
+    for line in result.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("'") and line.endswith("'"):
+            paths.append(line[1:-1].replace("'\"'\"'", "'"))
+    return paths
+
+
+def volume_label(iso):
+    result = run(["xorriso", "-indev", iso, "-pvd_info"], check=False)
+    for line in (result.stdout + result.stderr).splitlines():
+        if line.startswith("Volume Id"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+class LiveIso(object):
+    """What an existing Live ISO is: ours (with its saved config) or the reference tool's layout."""
+
+    def __init__(self, path, flavour, saved, files):
+        self.path = path
+        self.flavour = flavour  # "liveiso" or "mic"
+        self.saved = saved or {}
+        self.files = files
+
+
+def open_live_iso(path, workdir):
+    files = list_files(path)
+    if not files:
+        raise ImageError("%s is an ISO image but xorriso cannot read any file from it." % path,
+                         "Check that the file is complete.")
+    if SAVED_CONFIG in files:
+        text = read_text(path, SAVED_CONFIG, workdir)
+        try:
+            saved = json.loads(text or "")
+        except ValueError:
+            raise ImageError("%s carries an unreadable %s." % (path, SAVED_CONFIG),
+                             "Rebuild it from its disk image.")
+        return LiveIso(path, "liveiso", saved, files)
+    if ROOTFS in files:
+        return LiveIso(path, "mic", {}, files)
+    raise ImageError("%s is an ISO image but not a Live OS ISO: it has no %s." % (path, ROOTFS),
+                     "Give a disk image, or a Live ISO made by liveiso.customizer or the Image Customizer.")

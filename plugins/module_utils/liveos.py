@@ -1,0 +1,414 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Live OS ISO pipeline (private to this collection).
+
+Disk image in:  input (raw used in place, read-only; other formats converted)
+  -> mount read-only (under overlays when os/scripts customize it)
+  -> [customization steps] -> live initrd (dracut dmsquash-live, in the chroot)
+  -> squashfs root -> GRUB (BIOS El Torito + UEFI FAT, or the image's signed shim chain)
+  -> xorriso hybrid ISO -> atomic publish -> stamp.
+Live ISO in, only ``iso`` changes: the fast path. The ISO is remastered with
+xorriso (new grub.cfg, saved config and media files; boot images and the
+squashfs bytes kept), as a reflink copy grown in place where the output
+filesystem supports reflinks, else as a streamed copy.
+Live ISO in, with ``os``/``scripts`` changes: its squashfs root is mounted
+under an overlay, customized, and everything after that is rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils.build import Build, check_output_path
+from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import (
+    chroot_environment, host_dns, services_held)
+from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config, FileSpec
+from ansible_collections.liveiso.customizer.plugins.module_utils.digest import (
+    build_digest, input_checksum, output_is_current, read_stamp, sha256_file, write_stamp)
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import (
+    inspect_image, make_raw_work_copy)
+from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import mounted_image, overlaid
+from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import (
+    grub_cfg_args, missing_args)
+from ansible_collections.liveiso.customizer.plugins.module_utils.live_initrd import build_initrd
+from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import loop_device, mounted
+from ansible_collections.liveiso.customizer.plugins.module_utils.os_steps import (
+    FINALIZE_STEPS, OS_STEPS, StepContext, planned_steps)
+from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG, run
+from ansible_collections.liveiso.customizer.plugins.module_utils.squashfs import COMPRESSORS, LEVELS, make_squashfs
+from ansible_collections.liveiso.customizer.plugins.module_utils.version import COLLECTION_VERSION
+
+TOOLS = ("qemu-img", "sfdisk", "blkid", "losetup", "mount", "umount", "chroot", "mksquashfs", "xorriso",
+         "grub-mkimage", "mkfs.vfat", "mcopy", "mmd", "mdir")
+BOOT_MODES = ("bios", "uefi")
+SECURE_BOOT = ("auto", "required", "off")
+# Arguments of the disk image's own boot entry that make no sense on a live medium.
+DROPPED_IMAGE_ARGS = ("root=", "ro", "rw", "BOOT_IMAGE=", "initrd=", "rootflags=", "rootfstype=", "resume=",
+                      "rd.live.", "rd.luks.", "rd.lvm.", "rd.md.")
+
+
+def live_args(label):
+    return ["root=live:CDLABEL=%s" % label, "rd.live.image", "rd.live.dir=liveos", "rd.live.squashimg=rootfs.img",
+            "rd.live.overlay.overlayfs"]
+
+
+def image_args_for_live(args):
+    return [a for a in args if not any(a == d or (d.endswith("=") or d.endswith(".")) and a.startswith(d)
+                                       for d in DROPPED_IMAGE_ARGS)]
+
+
+@dataclass(frozen=True)
+class LiveIsoRequest:
+    image: str
+    output: str
+    config: Config
+    volume_label: Optional[str] = None
+    compression: str = "zstd"
+    compression_level: Optional[int] = None
+    boot_modes: Tuple[str, ...] = BOOT_MODES
+    secure_boot: str = "auto"
+    source_date_epoch: Optional[int] = None
+    build_dir: Optional[str] = None
+    force: bool = False
+    check_mode: bool = False
+
+    def options(self):
+        return {"volume_label": self.volume_label, "compression": self.compression,
+                "compression_level": self.compression_level, "boot_modes": list(self.boot_modes),
+                "secure_boot": self.secure_boot, "source_date_epoch": self.source_date_epoch}
+
+
+def validate_request(request):
+    if request.volume_label is not None and not iso_media.LABEL_RE.match(request.volume_label):
+        raise ConfigError("volume_label", "%r is not a valid volume label" % request.volume_label,
+                          "Use 1 to 32 characters of A-Z, a-z, 0-9, _ and -.")
+    if request.compression not in COMPRESSORS:
+        raise ConfigError("compression", "%r is not one of %s" % (request.compression, ", ".join(COMPRESSORS)))
+    bounds = LEVELS[request.compression]
+    if request.compression_level is not None:
+        if bounds is None:
+            raise ConfigError("compression_level", "%s takes no compression level" % request.compression)
+        if not bounds[0] <= request.compression_level <= bounds[1]:
+            raise ConfigError("compression_level", "%d is out of range %d..%d for %s"
+                              % (request.compression_level, bounds[0], bounds[1], request.compression))
+    if not request.boot_modes or any(m not in BOOT_MODES for m in request.boot_modes):
+        raise ConfigError("boot_modes", "must be a non-empty list of bios and uefi")
+    if request.secure_boot not in SECURE_BOOT:
+        raise ConfigError("secure_boot", "%r is not one of %s" % (request.secure_boot, ", ".join(SECURE_BOOT)))
+    if request.secure_boot == "required" and "uefi" not in request.boot_modes:
+        raise ConfigError("secure_boot", "required needs uefi in boot_modes")
+    if request.config.iso.initramfs_type == "full-os":
+        raise ConfigError("config.iso.initramfsType", "full-os is not supported by liveiso.customizer",
+                          "Use bootstrap (the default): a small dracut initrd that mounts the squashfs root.")
+    if not request.output.endswith(".iso"):
+        raise ConfigError("output", "must end in .iso")
+    if request.source_date_epoch is not None and request.source_date_epoch < 0:
+        raise ConfigError("source_date_epoch", "must be a non-negative number of seconds")
+
+
+def merge_files(saved, new_specs):
+    """{media path: sha256} of the files the ISO carries: earlier ones, then new ones replacing same paths."""
+    merged = dict(saved or {})
+    for spec in new_specs:
+        if spec.source:
+            merged[spec.destination] = sha256_file(spec.source)
+        else:
+            merged[spec.destination] = hashlib.sha256(spec.content.encode()).hexdigest()
+    return merged
+
+
+class LivePlan(object):
+    """Everything the ISO's boot config and saved config say: computed once, written by the steps."""
+
+    def __init__(self, request, digest, saved=None):
+        saved = saved or {}
+        self.label = request.volume_label or "LIVE_%s" % digest[:10].upper()
+        self.boot_id = saved.get("boot_id") or digest[:16]
+        self.image_args = list(saved.get("image_args", []))
+        self.extra_args = list(saved.get("extra_args", [])) + missing_args(saved.get("extra_args", []),
+                                                                          request.config.iso.kernel_extra_args)
+        self.files = merge_files(saved.get("additional_files"), request.config.iso.additional_files)
+        self.kernel_version = saved.get("kernel_version")
+        self.secure_boot = bool(saved.get("secure_boot", False))
+        self.boot_modes = list(saved.get("boot_modes") or request.boot_modes)
+        self.compression = saved.get("compression", request.compression)
+
+    def kernel_args(self):
+        args = live_args(self.label)
+        return args + missing_args(args, self.image_args + missing_args(self.image_args, self.extra_args))
+
+    def saved_config(self):
+        return {"format": 1, "generator": "liveiso.customizer %s" % COLLECTION_VERSION, "boot_id": self.boot_id,
+                "volume_label": self.label, "kernel_version": self.kernel_version, "image_args": self.image_args,
+                "extra_args": self.extra_args, "additional_files": self.files, "boot_modes": self.boot_modes,
+                "secure_boot": self.secure_boot, "compression": self.compression}
+
+
+def _write(path, text, mtime=None):
+    with open(path, "w") as handle:
+        handle.write(text)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return path
+
+
+def media_metadata(build, plan, epoch):
+    """Host files for grub.cfg, the saved config and the .disk markers: [(media path, host path)]."""
+    meta = build.path("media-meta")
+    os.makedirs(meta, exist_ok=True)
+    return [
+        ("/boot/grub/grub.cfg", _write(os.path.join(meta, "grub.cfg"), boot_loader.grub_cfg(plan.kernel_args()),
+                                       epoch)),
+        (iso_media.SAVED_CONFIG, _write(os.path.join(meta, "config.json"),
+                                        json.dumps(plan.saved_config(), indent=2, sort_keys=True) + "\n", epoch)),
+        ("/.disk/info", _write(os.path.join(meta, "info"), "%s Live OS\n" % plan.label, epoch)),
+        (boot_loader.marker_path(plan.boot_id), _write(os.path.join(meta, "marker"), plan.boot_id + "\n", epoch)),
+    ]
+
+
+def additional_file_grafts(build, specs, epoch):
+    """[(media path, host path)] for iso.additionalFiles; content entries are written to the build dir."""
+    grafts = []
+    for index, spec in enumerate(specs):
+        if spec.source:
+            grafts.append((spec.destination, spec.source))
+        else:
+            path = build.path("media-content", "%d" % index)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            grafts.append((spec.destination, _write(path, spec.content, epoch)))
+    return grafts
+
+
+def run_os_steps(build, chroot, config, notes):
+    ctx = StepContext(chroot, config)
+    with services_held(chroot), host_dns(chroot):
+        for step in OS_STEPS:
+            if step.wanted(config):
+                with build.step(step.name):
+                    step.func(ctx)
+    for step in FINALIZE_STEPS:
+        if step.wanted(config):
+            with build.step(step.name):
+                step.func(ctx)
+    notes.extend(ctx.notes)
+
+
+def prepare_root(build, chroot, request, plan, notes, kernel_source=None):
+    """Inside the mounted root: customize, build the initrd, collect kernel and signed EFI binaries."""
+    epoch = request.source_date_epoch
+    customizing = not (request.config.os.empty and request.config.scripts.empty)
+    if customizing:
+        run_os_steps(build, chroot, request.config, notes)
+    with build.step("build-initrd"):
+        plan.kernel_version = build_initrd(chroot, build.path("initrd.img"), source_date_epoch=epoch,
+                                           version=plan.kernel_version if kernel_source else None)
+    kernel = build.path("vmlinuz")
+    shutil.copyfile(kernel_source or chroot.path("/boot/vmlinuz-" + plan.kernel_version), kernel)
+    if not plan.image_args:
+        for cfg in ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg"):
+            if os.path.isfile(chroot.path(cfg)):
+                with open(chroot.path(cfg)) as handle:
+                    plan.image_args = image_args_for_live(grub_cfg_args(handle.read()))
+                break
+    plan.image_args += missing_args(plan.image_args, request.config.os.kernel_extra_args)
+    chain = None
+    if "uefi" in plan.boot_modes and request.secure_boot != "off":
+        found = boot_loader.find_signed_chain(chroot)
+        boot_loader.require_secure_boot_chain(found, request.secure_boot)
+        if found:
+            chain = {}
+            for name, image_path in found.items():
+                chain[name] = build.path("signed-" + name)
+                shutil.copyfile(chroot.path(image_path), chain[name])
+    plan.secure_boot = bool(chain)
+    for path in [kernel, build.path("initrd.img")] + list((chain or {}).values()):
+        if epoch is not None:
+            os.utime(path, (epoch, epoch))
+    return chain
+
+
+def write_full_iso(build, request, plan, chain, rootfs, extra_grafts=()):
+    epoch = request.source_date_epoch
+    with build.step("make-boot-images"):
+        boot_loader.check_host_grub(plan.boot_modes)
+        grafts = []
+        if "bios" in plan.boot_modes:
+            grafts.append(("/boot/grub/bios.img", boot_loader.make_bios_image(build.workdir, plan.boot_id)))
+        if "uefi" in plan.boot_modes:
+            efi_image, efi_files = boot_loader.make_efi_image(build.workdir, plan.boot_id, chain,
+                                                              volume_id=plan.boot_id[:8].upper(), mtime=epoch)
+            grafts.append(("/boot/grub/efiboot.img", efi_image))
+            grafts += [("/EFI/BOOT/" + name, path) for name, path in sorted(efi_files.items())]
+        for _media, path in grafts:
+            if epoch is not None:
+                os.utime(path, (epoch, epoch))
+    grafts += [("/boot/vmlinuz", build.path("vmlinuz")), ("/boot/initrd.img", build.path("initrd.img")),
+               (iso_media.ROOTFS, rootfs)]
+    grafts += media_metadata(build, plan, epoch)
+    grafts += list(extra_grafts)
+    grafts += additional_file_grafts(build, request.config.iso.additional_files, epoch)
+    with build.step("write-iso"):
+        tmp = build.temp_output()
+        os.unlink(tmp)
+        iso_media.write_iso(tmp, plan.label, grafts, plan.boot_modes, "/boot/grub/bios.img",
+                            "/boot/grub/efiboot.img", epoch)
+    return tmp
+
+
+def build_from_disk(build, request, info, plan, notes):
+    customizing = not (request.config.os.empty and request.config.scripts.empty)
+    raw = info.path
+    if info.format != "raw":
+        raw = build.path("input.raw")
+        with build.step("copy-input"):
+            make_raw_work_copy(info, raw)
+    rootfs = build.path("rootfs.img")
+    with contextlib.ExitStack() as stack:
+        with build.step("mount-image"):
+            image = stack.enter_context(mounted_image(raw, build.path("mnt"), mode="overlay" if customizing else "ro",
+                                                      skip_fstypes=("vfat",)))
+            notes.append("mounted: %s" % image.describe())
+        with chroot_environment(image.root) as chroot:
+            chain = prepare_root(build, chroot, request, plan, notes)
+        with build.step("make-squashfs"):
+            make_squashfs(image.root, rootfs, request.compression, request.compression_level,
+                          request.source_date_epoch)
+        with build.step("unmount-image"):
+            stack.close()
+    if request.source_date_epoch is not None:
+        os.utime(rootfs, (request.source_date_epoch,) * 2)
+    return write_full_iso(build, request, plan, chain, rootfs)
+
+
+def build_from_iso(build, request, live, plan, notes):
+    """Rebuild a Live ISO whose root filesystem changes (os/scripts), or one in the reference tool's layout."""
+    epoch = request.source_date_epoch
+    with build.step("extract-iso"):
+        squash = iso_media.extract(live.path, iso_media.ROOTFS, build.path("input-rootfs.img"))
+        kernels = [f for f in live.files if f.startswith("/boot/vmlinuz")]
+        if not kernels:
+            raise ImageError("%s has no kernel under /boot." % live.path, "Rebuild it from its disk image.")
+        kernel = iso_media.extract(live.path, sorted(kernels)[-1], build.path("input-vmlinuz"))
+        if live.flavour == "mic" and not plan.image_args:
+            text = iso_media.read_text(live.path, iso_media.MIC_GRUB_CFG, build.workdir) or ""
+            plan.image_args = image_args_for_live(grub_cfg_args(text))
+        kept = []
+        for media_path in sorted(live.saved.get("additional_files", {})):
+            if media_path not in {s.destination for s in request.config.iso.additional_files}:
+                host = build.path("kept-files", media_path.lstrip("/"))
+                os.makedirs(os.path.dirname(host), exist_ok=True)
+                kept.append((media_path, iso_media.extract(live.path, media_path, host)))
+    rootfs = build.path("rootfs.img")
+    with contextlib.ExitStack() as stack:
+        with build.step("mount-image"):
+            lower = build.path("mnt", "lower-squashfs")
+            root = build.path("mnt", "root")
+            os.makedirs(lower)
+            os.makedirs(root)
+            device = stack.enter_context(loop_device(squash, read_only=True))
+            stack.enter_context(mounted(device, lower, fstype="squashfs", options=["ro"]))
+            stack.enter_context(overlaid(lower, root, build.path("mnt"), "squashfs"))
+            if not plan.kernel_version:
+                modules = [d for d in os.listdir(os.path.join(root, "lib/modules"))] \
+                    if os.path.isdir(os.path.join(root, "lib/modules")) else []
+                if len(modules) != 1:
+                    raise ImageError("cannot tell the kernel version of %s (modules for: %s)."
+                                     % (live.path, ", ".join(modules) or "none"), "Rebuild it from its disk image.")
+                plan.kernel_version = modules[0]
+        with chroot_environment(root) as chroot:
+            chain = prepare_root(build, chroot, request, plan, notes, kernel_source=kernel)
+        with build.step("make-squashfs"):
+            make_squashfs(root, rootfs, request.compression, request.compression_level, epoch)
+        with build.step("unmount-image"):
+            stack.close()
+    if epoch is not None:
+        os.utime(rootfs, (epoch, epoch))
+    return write_full_iso(build, request, plan, chain, rootfs, kept)
+
+
+def reflink_copy(source, dest):
+    """Copy ``source`` to ``dest`` sharing its blocks (xfs, btrfs); False where the filesystem cannot."""
+    result = run(["cp", "--reflink=always", source, dest], check=False)
+    return result.returncode == 0
+
+
+def remaster_iso(build, request, live, plan, notes):
+    """The per-site fast path: new grub.cfg, saved config and media files; boot images and squashfs kept."""
+    epoch = request.source_date_epoch
+    mappings = [(host, media) for media, host in media_metadata(build, plan, epoch)]
+    mappings += [(host, media) for media, host in additional_file_grafts(build, request.config.iso.additional_files,
+                                                                         epoch)]
+    with build.step("remaster-iso"):
+        tmp = build.temp_output()
+        os.unlink(tmp)
+        if reflink_copy(live.path, tmp):
+            iso_media.remaster(tmp, tmp, plan.label, mappings, source_date_epoch=epoch)
+            notes.append("fast path: reflink copy of the input, grown in place")
+        else:
+            iso_media.remaster(live.path, tmp, plan.label, mappings, source_date_epoch=epoch)
+            notes.append("fast path: remastered copy (no reflinks on this filesystem)")
+    return tmp
+
+
+def build_live_iso(request):
+    """Run the pipeline for ``request``; return the module result."""
+    validate_request(request)
+    output = os.path.abspath(request.output)
+    info = inspect_image(request.image)
+    if os.path.abspath(request.image) == output:
+        raise ConfigError("output", "must differ from image: the input image is never modified")
+    check_output_path(output)
+    stamp = read_stamp(output)
+    input_sha, input_identity = input_checksum(request.image, stamp)
+    digest = build_digest("liveos_iso", input_sha, request.config, request.options(), COLLECTION_VERSION)
+    customizing = not (request.config.os.empty and request.config.scripts.empty)
+    result = {"output": output, "input_format": info.format, "digest": digest}
+    if not request.force and output_is_current(output, stamp, digest):
+        result.update(changed=False, sha256=stamp["output"]["sha256"], size=stamp["output"]["size"], steps=[],
+                      msg="%s is up to date (inputs unchanged)" % output, **stamp.get("live", {}))
+        return result
+    if request.check_mode:
+        steps = planned_steps(request.config) if customizing else []
+        result.update(changed=True, steps=[{"name": n, "seconds": 0} for n in steps],
+                      msg="%s would be built" % output)
+        return result
+    notes = []
+    with Build(output, request.build_dir, TOOLS) as build:
+        if info.format == "iso":
+            live = iso_media.open_live_iso(request.image, build.workdir)
+            plan = LivePlan(request, digest, live.saved if live.flavour == "liveiso" else None)
+            if live.flavour == "liveiso" and not customizing and request.boot_modes == tuple(plan.boot_modes):
+                path = "remaster"
+                tmp = remaster_iso(build, request, live, plan, notes)
+            else:
+                path = "rebuild-from-iso"
+                if live.flavour == "liveiso":
+                    plan.boot_id = digest[:16]
+                    plan.boot_modes = list(request.boot_modes)
+                tmp = build_from_iso(build, request, live, plan, notes)
+        else:
+            plan = LivePlan(request, digest)
+            path = "full"
+            tmp = build_from_disk(build, request, info, plan, notes)
+        with build.step("checksum"):
+            output_sha = sha256_file(tmp)
+        build.publish(tmp)
+        live_result = {"volume_label": plan.label, "kernel_cmdline": " ".join(plan.kernel_args()),
+                       "boot_modes": plan.boot_modes, "secure_boot": plan.secure_boot, "build_path": path}
+        write_stamp(output, digest, input_sha, input_identity, output_sha,
+                    {"kind": "liveos_iso", "version": COLLECTION_VERSION, "live": live_result})
+        result.update(changed=True, sha256=output_sha, size=os.path.getsize(output), steps=build.steps, notes=notes,
+                      msg="built Live ISO %s from %s (%s)" % (output, request.image, path), **live_result)
+        if request.build_dir:
+            result["log"] = build.log_path
+        LOG.info("built %s", output)
+    return result

@@ -1,0 +1,268 @@
+"""digest.py: build identity, tree digests and build stamps."""
+
+import hashlib
+import json
+import os
+import shutil
+
+import pytest
+
+from ansible_collections.liveiso.customizer.plugins.module_utils import digest
+from ansible_collections.liveiso.customizer.plugins.module_utils.config import parse_config
+
+OPTS = {"output_format": "qcow2"}
+INPUT = "a" * 64
+
+
+@pytest.fixture
+def base(tmp_path):
+    b = tmp_path / "cfg"
+    (b / "files").mkdir(parents=True)
+    (b / "files" / "motd").write_text("hello\n")
+    (b / "tree" / "sub").mkdir(parents=True)
+    (b / "tree" / "sub" / "a.conf").write_text("a=1\n")
+    (b / "tree" / "top.txt").write_text("top\n")
+    (b / "post.sh").write_text("echo post\n")
+    return b
+
+
+def data():
+    return {
+        "os": {
+            "hostname": "web01",
+            "additionalFiles": [{"source": "files/motd", "destination": "/etc/motd"}],
+            "additionalDirs": [{"source": "tree", "destination": "/opt/tree"}],
+            "users": [{"name": "bob", "password": {"type": "plain-text", "value": "Digest-Secret-99"}}],
+        },
+        "scripts": {"postCustomization": [{"path": "post.sh"}]},
+    }
+
+
+def d(config, kind="image_customize", input_sha=INPUT, options=None, version="0.1.0"):
+    return digest.build_digest(kind, input_sha, config, OPTS if options is None else options, version)
+
+
+def test_build_digest_stable(base):
+    first = d(parse_config(data(), str(base)))
+    assert len(first) == 64 and int(first, 16) >= 0
+    assert d(parse_config(data(), str(base))) == first
+    # dict order in the raw config does not matter for the typed model
+    reordered = dict(reversed(list(data().items())))
+    assert d(parse_config(reordered, str(base))) == first
+    # options dict order does not matter
+    assert d(parse_config(data(), str(base)), options={"b": 1, "a": 2}) == \
+        d(parse_config(data(), str(base)), options={"a": 2, "b": 1})
+
+
+def test_build_digest_changes_with_config(base):
+    first = d(parse_config(data(), str(base)))
+    changed = data()
+    changed["os"]["hostname"] = "web02"
+    assert d(parse_config(changed, str(base))) != first
+    changed = data()
+    changed["os"]["users"][0]["password"]["value"] = "Digest-Secret-100"
+    assert d(parse_config(changed, str(base))) != first
+    changed = data()
+    changed["os"]["additionalFiles"][0]["permissions"] = "600"
+    assert d(parse_config(changed, str(base))) != first
+
+
+def test_build_digest_secret_not_in_clear(base):
+    # The password enters only through the hash: nothing in the digest leaks it.
+    assert "Digest-Secret-99" not in d(parse_config(data(), str(base)))
+
+
+def test_build_digest_changes_with_referenced_file_content(base):
+    config = parse_config(data(), str(base))
+    first = d(config)
+    (base / "files" / "motd").write_text("hello!\n")
+    second = d(config)
+    assert second != first
+    (base / "files" / "motd").write_text("hello\n")
+    assert d(config) == first  # content, not mtime
+    (base / "post.sh").write_text("echo changed\n")
+    assert d(config) != first
+
+
+def test_build_digest_changes_with_referenced_dir(base):
+    config = parse_config(data(), str(base))
+    first = d(config)
+    (base / "tree" / "sub" / "a.conf").write_text("a=2\n")
+    assert d(config) != first
+    (base / "tree" / "sub" / "a.conf").write_text("a=1\n")
+    assert d(config) == first
+    (base / "tree" / "new.txt").write_text("")
+    assert d(config) != first
+    os.unlink(str(base / "tree" / "new.txt"))
+    assert d(config) == first
+    os.chmod(str(base / "tree" / "top.txt"), 0o600)
+    assert d(config) != first
+
+
+def test_build_digest_changes_with_kind_input_options_version(base):
+    config = parse_config(data(), str(base))
+    first = d(config)
+    assert d(config, kind="liveos_iso") != first
+    assert d(config, input_sha="b" * 64) != first
+    assert d(config, options={"output_format": "raw"}) != first
+    assert d(config, version="0.2.0") != first
+
+
+def test_build_digest_ignores_base_dir(base, tmp_path):
+    # Same typed config (absolute paths) reached from two base directories: same digest.
+    absolute = data()
+    absolute["os"]["additionalFiles"][0]["source"] = str(base / "files" / "motd")
+    absolute["os"]["additionalDirs"][0]["source"] = str(base / "tree")
+    absolute["scripts"]["postCustomization"][0]["path"] = str(base / "post.sh")
+    other = tmp_path / "other"
+    other.mkdir()
+    one = parse_config(absolute, str(base))
+    two = parse_config(absolute, str(other))
+    assert one.base_dir != two.base_dir
+    assert d(one) == d(two)
+
+
+def test_build_digest_does_not_mutate_config(base):
+    config = parse_config(data(), str(base))
+    d(config)
+    assert config.base_dir == str(base)
+
+
+def test_build_digest_changes_with_new_empty_dir(base):
+    config = parse_config(data(), str(base))
+    first = d(config)
+    (base / "tree" / "empty").mkdir()
+    assert d(config) != first
+
+
+def test_tree_digest_file_is_sha256(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"abc")
+    assert digest.tree_digest(str(path)) == hashlib.sha256(b"abc").hexdigest()
+    assert digest.sha256_file(str(path)) == hashlib.sha256(b"abc").hexdigest()
+
+
+def test_sha256_file_large(tmp_path, monkeypatch):
+    monkeypatch.setattr(digest, "CHUNK", 7)
+    blob = bytes(range(256)) * 10
+    path = tmp_path / "f"
+    path.write_bytes(blob)
+    assert digest.sha256_file(str(path)) == hashlib.sha256(blob).hexdigest()
+
+
+def _tree(root):
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "b" / "c.txt").write_text("c\n")
+    (root / "top").write_text("top\n")
+    os.symlink("top", str(root / "link"))
+    os.symlink("a/b", str(root / "dirlink"))
+    return root
+
+
+def test_tree_digest_dirs(tmp_path):
+    one = _tree(tmp_path / "one")
+    two = tmp_path / "two"
+    shutil.copytree(str(one), str(two), symlinks=True)
+    first = digest.tree_digest(str(one))
+    assert digest.tree_digest(str(two)) == first  # location independent
+    (two / "a" / "b" / "c.txt").write_text("C\n")
+    assert digest.tree_digest(str(two)) != first
+    (two / "a" / "b" / "c.txt").write_text("c\n")
+    assert digest.tree_digest(str(two)) == first
+    os.rename(str(two / "top"), str(two / "top2"))
+    assert digest.tree_digest(str(two)) != first
+    os.rename(str(two / "top2"), str(two / "top"))
+    assert digest.tree_digest(str(two)) == first
+    os.unlink(str(two / "link"))
+    os.symlink("a/b/c.txt", str(two / "link"))
+    assert digest.tree_digest(str(two)) != first
+    os.unlink(str(two / "link"))
+    os.symlink("top", str(two / "link"))
+    os.unlink(str(two / "dirlink"))
+    os.symlink("a", str(two / "dirlink"))
+    assert digest.tree_digest(str(two)) != first
+    os.unlink(str(two / "dirlink"))
+    os.symlink("a/b", str(two / "dirlink"))
+    assert digest.tree_digest(str(two)) == first
+    os.chmod(str(two / "top"), 0o700)
+    assert digest.tree_digest(str(two)) != first
+
+
+def test_stamp_round_trip(tmp_path):
+    out = tmp_path / "out.qcow2"
+    out.write_bytes(b"output-bytes")
+    ident = [1, 2, 3, 4]
+    stamp = digest.write_stamp(str(out), "d1", INPUT, ident, "o" * 64, {"kind": "image_customize"})
+    assert digest.stamp_path(str(out)) == str(out) + ".liveiso.json"
+    assert os.stat(str(out) + ".liveiso.json").st_mode & 0o777 == 0o644
+    assert digest.read_stamp(str(out)) == stamp
+    assert stamp["digest"] == "d1"
+    assert stamp["input"] == {"sha256": INPUT, "identity": ident}
+    assert stamp["output"]["sha256"] == "o" * 64
+    assert stamp["output"]["size"] == len(b"output-bytes")
+    assert stamp["output"]["identity"] == digest.file_identity(str(out))
+    assert stamp["kind"] == "image_customize"
+    assert [n for n in os.listdir(str(tmp_path)) if n.startswith(".liveiso-stamp-")] == []
+    with open(str(out) + ".liveiso.json") as handle:
+        assert json.load(handle) == stamp
+
+    assert digest.output_is_current(str(out), stamp, "d1") is True
+    assert digest.output_is_current(str(out), stamp, "d2") is False
+    assert digest.output_is_current(str(out), None, "d1") is False
+    # touching the output (mtime changes) makes it not current
+    st = os.stat(str(out))
+    os.utime(str(out), ns=(st.st_atime_ns, st.st_mtime_ns + 1000000000))
+    assert digest.output_is_current(str(out), stamp, "d1") is False
+    # rewriting the stamp after the touch makes it current again
+    stamp = digest.write_stamp(str(out), "d1", INPUT, ident, "o" * 64)
+    assert digest.output_is_current(str(out), digest.read_stamp(str(out)), "d1") is True
+    os.unlink(str(out))
+    assert digest.output_is_current(str(out), stamp, "d1") is False
+
+
+def test_output_is_current_size_change(tmp_path):
+    out = tmp_path / "out.raw"
+    out.write_bytes(b"1234")
+    stamp = digest.write_stamp(str(out), "d", INPUT, [0, 0, 0, 0], "x")
+    st = os.stat(str(out))
+    with open(str(out), "ab") as handle:
+        handle.write(b"5")
+    os.utime(str(out), ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime, different size
+    assert digest.output_is_current(str(out), stamp, "d") is False
+
+
+def test_read_stamp_missing_or_corrupt(tmp_path):
+    out = str(tmp_path / "out.raw")
+    assert digest.read_stamp(out) is None
+    with open(out + ".liveiso.json", "w") as handle:
+        handle.write("{not json")
+    assert digest.read_stamp(out) is None
+
+
+def test_input_checksum_reuses_stamp(tmp_path):
+    image = tmp_path / "in.raw"
+    image.write_bytes(b"disk" * 1000)
+    real = hashlib.sha256(b"disk" * 1000).hexdigest()
+    sha, ident = digest.input_checksum(str(image), None)
+    assert sha == real
+    assert ident == digest.file_identity(str(image))
+    st = os.stat(str(image))
+    assert ident == [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+    # A stamp whose identity matches: its checksum is trusted (a fake one proves no re-hash happened).
+    stamp = {"input": {"sha256": "f" * 64, "identity": ident}}
+    assert digest.input_checksum(str(image), stamp) == ("f" * 64, ident)
+    # Through a JSON round trip, as read from disk.
+    assert digest.input_checksum(str(image), json.loads(json.dumps(stamp)))[0] == "f" * 64
+    # Identity differs (file rewritten): hashed again.
+    image.write_bytes(b"DISK" * 1001)
+    sha, ident2 = digest.input_checksum(str(image), stamp)
+    assert sha == hashlib.sha256(b"DISK" * 1001).hexdigest()
+    assert ident2 != ident
+    # Same size, new mtime: hashed again too.
+    stamp = {"input": {"sha256": "f" * 64, "identity": ident2}}
+    image.write_bytes(b"DASK" * 1001)
+    os.utime(str(image), ns=(ident2[1], ident2[1] + 1000000000))
+    sha = digest.input_checksum(str(image), stamp)[0]
+    assert sha == hashlib.sha256(b"DASK" * 1001).hexdigest()
+    assert digest.input_checksum(str(image), {})[0] == sha
+    assert digest.input_checksum(str(image), {"input": {"identity": None, "sha256": "x"}})[0] == sha

@@ -1,0 +1,175 @@
+"""runner.py: the only way the library starts a process."""
+
+
+import pytest
+
+from ansible_collections.liveiso.customizer.plugins.module_utils import runner
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, HostError
+
+
+def test_run_success_captures_output():
+    result = runner.run(["sh", "-c", "echo out; echo err >&2"])
+    assert result.returncode == 0
+    assert result.stdout == "out\n"
+    assert result.stderr == "err\n"
+    assert result.argv == ["sh", "-c", "echo out; echo err >&2"]
+    assert result.seconds >= 0
+
+
+def test_run_stringifies_argv():
+    result = runner.run(["sh", "-c", 'echo "$1"', "sh", 42])
+    assert result.stdout == "42\n"
+
+
+def test_run_failure_raises_command_error():
+    script = "for i in $(seq 1 30); do echo line$i >&2; done; exit 7"
+    with pytest.raises(CommandError) as info:
+        runner.run(["sh", "-c", script])
+    err = info.value
+    assert err.argv == ["sh", "-c", script]
+    assert err.returncode == 7
+    assert err.output_tail == " | ".join("line%d" % i for i in range(11, 31))  # last 20 lines
+    assert str(err).startswith("command `sh -c %s` failed with exit code 7: line11 | " % script)
+
+
+def test_run_false():
+    with pytest.raises(CommandError) as info:
+        runner.run(["false"])
+    assert info.value.returncode == 1
+    assert info.value.output_tail == ""
+    assert str(info.value) == "command `false` failed with exit code 1"
+
+
+def test_run_failure_tail_lines_and_stdout_fallback():
+    with pytest.raises(CommandError) as info:
+        runner.run(["sh", "-c", "echo a; echo; echo b; echo c; exit 3"], tail_lines=2)
+    assert info.value.output_tail == "b | c"  # stdout used when stderr is empty; blank lines dropped
+
+
+def test_run_failure_with_what():
+    with pytest.raises(CommandError) as info:
+        runner.run(["sh", "-c", "echo boom >&2; exit 2"], what="doing the thing")
+    assert str(info.value) == "doing the thing failed with exit code 2: boom"
+
+
+def test_long_command_is_shortened_in_message():
+    with pytest.raises(CommandError) as info:
+        runner.run(["sh", "-c", "exit 4", "x" * 500])
+    message = str(info.value)
+    assert message.startswith("command `sh -c exit 4 xxx")
+    assert "x" * 300 not in message
+    assert "...` failed with exit code 4" in message
+    assert len(info.value.argv[3]) == 500  # argv itself is complete
+
+
+def test_check_false_returns_code():
+    result = runner.run(["sh", "-c", "echo partial; exit 5"], check=False)
+    assert result.returncode == 5
+    assert result.stdout == "partial\n"
+
+
+def test_merge_output():
+    result = runner.run(["sh", "-c", "echo one; echo two >&2; echo three"], merge_output=True)
+    assert result.stdout == "one\ntwo\nthree\n"
+    assert result.stderr == ""
+
+
+def test_stdin_closed_and_input():
+    assert runner.run(["cat"], timeout=10).stdout == ""
+    assert runner.run(["cat"], input="hello\n").stdout == "hello\n"
+    assert runner.run(["cat"], input=b"\x00bin").stdout == "\x00bin"
+
+
+def test_child_env_is_clean(monkeypatch):
+    monkeypatch.setenv("LIVEISO_LEAK_CHECK", "leaked")
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+    monkeypatch.setenv("TMPDIR", "/var/tmp")
+    out = runner.run(["sh", "-c", 'printf "%s|%s|%s|%s|%s" "$LC_ALL" "$LANG" "$LIVEISO_LEAK_CHECK" "$TMPDIR" "$HOME"'])
+    assert out.stdout == "C|C||/var/tmp|/root"
+    env = runner.clean_env({"EXTRA": "1"})
+    assert env["LC_ALL"] == "C" and env["EXTRA"] == "1"
+    assert env["PATH"] == "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def test_explicit_env_and_cwd(tmp_path):
+    out = runner.run(["/bin/sh", "-c", 'printf "%s %s" "$FOO" "$PWD"'], env={"FOO": "bar"}, cwd=str(tmp_path))
+    assert out.stdout == "bar %s" % tmp_path
+
+
+def test_timeout():
+    with pytest.raises(CommandError) as info:
+        runner.run(["sleep", "5"], timeout=0.2)
+    assert info.value.returncode == "timeout"
+    assert "no result after 0.2 seconds" in str(info.value)
+
+
+def test_redact_masks_secrets_in_command_errors():
+    secret = "Runner-Secret-4711"
+    runner.register_secret(secret)
+    with pytest.raises(CommandError) as info:
+        runner.run(["sh", "-c", 'echo "login with $1 failed" >&2; exit 9', "sh", "user:" + secret])
+    err = info.value
+    assert secret not in str(err)
+    assert secret not in " ".join(err.argv)
+    assert err.argv[-1] == "user:********"
+    assert err.output_tail == "login with user:******** failed"
+    assert "exit code 9" in str(err)
+
+
+def test_register_secret_rules():
+    runner.register_secret("abc")     # too short to mask safely
+    runner.register_secret(None)
+    runner.register_secret(12345678)
+    assert runner.redact("abc 12345678") == "abc 12345678"
+    assert runner.redact("") == "" and runner.redact(None) is None
+    runner.register_secret("Long-Secret-Outer-0001")
+    runner.register_secret("Secret-Outer")
+    # longest first: the long one is masked whole
+    assert runner.redact("x Long-Secret-Outer-0001 y") == "x ******** y"
+
+
+def test_tail():
+    assert runner.tail("a\n\n b \nc\n", 2) == " b | c"
+    assert runner.tail("") == ""
+    assert runner.tail(None) == ""
+
+
+def test_require_tools_present():
+    runner.require_tools("sh", "cat")
+
+
+def test_require_tools_missing_names_debian_packages(monkeypatch, tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setattr(runner, "clean_env", lambda extra=None: {"PATH": str(empty)})
+    with pytest.raises(HostError) as info:
+        runner.require_tools("mcopy", "sfdisk", "qemu-img", "mformat", "liveiso-no-such-tool")
+    err = info.value
+    assert err.message == "missing host tool(s): mcopy, sfdisk, qemu-img, mformat, liveiso-no-such-tool."
+    assert err.hint == "Install them with: apt-get install fdisk liveiso-no-such-tool mtools qemu-utils"
+
+
+def test_require_tools_uses_tool_packages(monkeypatch, tmp_path):
+    monkeypatch.setattr(runner, "clean_env", lambda extra=None: {"PATH": str(tmp_path)})
+    for tool, package in runner.TOOL_PACKAGES.items():
+        with pytest.raises(HostError) as info:
+            runner.require_tools(tool)
+        assert str(info.value).endswith("apt-get install %s" % package)
+        assert "missing host tool(s): %s." % tool in str(info.value)
+
+
+def test_run_missing_tool_is_host_error():
+    with pytest.raises(HostError) as info:
+        runner.run(["liveiso-definitely-missing-tool", "--version"])
+    assert "missing host tool(s): liveiso-definitely-missing-tool." in str(info.value)
+    assert "apt-get install liveiso-definitely-missing-tool" in str(info.value)
+
+
+def test_run_logs_redacted(caplog):
+    secret = "Logged-Secret-8888"
+    runner.register_secret(secret)
+    caplog.set_level("DEBUG", logger="liveiso.customizer")
+    runner.run(["sh", "-c", 'echo "$1"', "sh", secret])
+    assert caplog.records, "run() logs the command"
+    assert secret not in caplog.text
+    assert "********" in caplog.text
