@@ -136,7 +136,8 @@ def make_efi_image(workdir, boot_id, signed_files=None, volume_id="1E5B0075", mt
     env = clean_env({"MTOOLS_SKIP_CHECK": "1"})
     if mtime is not None:
         env["SOURCE_DATE_EPOCH"] = str(mtime)
-    run(["mkfs.vfat", "-C", "-n", "EFIBOOT", "-i", volume_id, image, str(size_kib)], env=env,
+    # No volume label: mkfs.vfat would stamp its directory entry with the current time.
+    run(["mkfs.vfat", "-C", "-i", volume_id, image, str(size_kib)], env=env,
         what="mkfs.vfat (UEFI boot image)")
     for directory in ("::/EFI", "::/EFI/BOOT"):
         run(["mmd", "-i", image, directory], env=env)

@@ -37,6 +37,7 @@ class Chroot(object):
             "RUNLEVEL": "1",
             "TERM": "dumb",
         })
+        env.pop("TMPDIR", None)  # a host path, meaningless inside the image
         if extra:
             env.update(extra)
         return env

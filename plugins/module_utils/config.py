@@ -286,9 +286,21 @@ def _choice(value, path, choices):
 
 
 def parse_mode(value, path):
-    """An octal permission string ("644", "0755") -> int. YAML ints like 644 are read as octal digits."""
+    """An octal permission string ("644", "0755") -> int. YAML ints like 644 are read as octal digits.
+
+    An unquoted ``0644`` in a playbook reaches us as the number 420 (YAML 1.1 octal); read as digits it
+    would be the nonsense mode 0420, so an integer whose owner has fewer rights than group or others
+    is refused with the advice to quote it.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
+        text = str(value)
+        if re.match(r"^[0-7]{1,4}$", text):
+            mode = int(text, 8)
+            owner, group, other = (mode >> 6) & 7, (mode >> 3) & 7, mode & 7
+            if owner | group != owner or owner | other != owner:
+                raise ConfigError(path, "%d looks like YAML's reading of an unquoted octal number" % value,
+                                  "Quote the mode: permissions: '0644'.")
+        value = text
     if not isinstance(value, str):
         raise ConfigError(path, "must be an octal mode string like '644', got %s" % _type_name(value))
     text = value.strip()
@@ -445,6 +457,8 @@ def _users(value, path, paths):
                 raise ConfigError(pw_path + ".type", "is required")
             pw_type = _choice(pw["type"], pw_path + ".type", PASSWORD_TYPES)
             pw_value = None
+            if isinstance(pw.get("value"), str):
+                register_secret(pw["value"])
             if pw_type != "locked":
                 if "value" not in pw:
                     raise ConfigError(pw_path + ".value", "is required for type %s" % pw_type)
@@ -454,8 +468,12 @@ def _users(value, path, paths):
         keys = list(_str_list(item.get("sshPublicKeys"), item_path + ".sshPublicKeys"))
         for key_index, key_file in enumerate(_list(item.get("sshPublicKeyPaths"), item_path + ".sshPublicKeyPaths")):
             key_path = paths.host(key_file, "%s.sshPublicKeyPaths[%d]" % (item_path, key_index))
-            with open(key_path) as handle:
-                keys += [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+            try:
+                with open(key_path) as handle:
+                    keys += [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+            except (OSError, UnicodeDecodeError) as err:
+                raise ConfigError("%s.sshPublicKeyPaths[%d]" % (item_path, key_index),
+                                  "cannot read %s: %s" % (key_path, getattr(err, "strerror", None) or err))
         users.append(User(
             name=name,
             uid=_int(item["uid"], item_path + ".uid", 0, 4294967294) if "uid" in item else None,

@@ -49,8 +49,7 @@ def resolve_output_format(output, output_format):
         raise ConfigError("output_format", "cannot be derived from the output name %s" % os.path.basename(output),
                           "Set output_format to one of: %s." % ", ".join(sorted(OUTPUT_FORMATS)))
     if fmt == "iso":
-        raise ConfigError("output_format", "iso output is provided by the liveos_iso module in this release",
-                          "Use liveiso.customizer.liveos_iso to build a Live OS ISO.")
+        return fmt
     if fmt not in OUTPUT_FORMATS:
         raise ConfigError("output_format", "%r is not one of %s" % (fmt, ", ".join(sorted(OUTPUT_FORMATS))))
     return fmt
@@ -82,10 +81,12 @@ def customize_image(request):
     """Run the pipeline for ``request``; return the module result (changed, output, sha256, steps, ...)."""
     output = os.path.abspath(request.output)
     info = inspect_image(request.image)
-    if info.format == "iso":
-        raise ImageError("%s is an ISO image; image_customize takes disk images in this release." % request.image,
-                         "Use liveiso.customizer.liveos_iso for Live ISOs.")
     fmt = resolve_output_format(output, request.output_format)
+    if fmt == "iso":
+        raise ConfigError("output_format", "iso output goes through liveos.build_live_iso")
+    if info.format == "iso":
+        raise ImageError("%s is a Live ISO; its customized form can only be an ISO." % request.image,
+                         "Set output_format: iso (or an output ending in .iso).")
     if request.config.iso.present:
         raise ConfigError("config.iso", "applies only to ISO output", "Remove it, or build with liveos_iso.")
     if os.path.abspath(request.image) == output:

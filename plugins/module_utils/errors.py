@@ -17,6 +17,8 @@ class CustomizerError(Exception):
     def __init__(self, message, hint=None):
         self.message = message
         self.hint = hint
+        if hint and not message.endswith((".", "!", "?", ":")):
+            message += "."
         super().__init__(message if not hint else "%s %s" % (message, hint))
 
 

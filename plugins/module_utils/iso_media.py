@@ -16,12 +16,13 @@ import os
 import re
 
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import is_iso9660
 from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env, run
 
 SAVED_CONFIG = "/liveiso/config.json"
 ROOTFS = "/liveos/rootfs.img"
 MIC_GRUB_CFG = "/boot/grub2/grub.cfg"
-LABEL_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+LABEL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")  # use .match: anchored at both ends
 
 
 def graft_escape(path):
@@ -43,7 +44,10 @@ def mkisofs_argv(output, label, grafts, boot_modes, bios_image=None, efi_image=N
     if "uefi" in boot_modes:
         if "bios" in boot_modes:
             argv.append("-eltorito-alt-boot")
-        argv += ["-e", efi_image.lstrip("/"), "-no-emul-boot", "-isohybrid-gpt-basdat"]
+        # The EFI image also becomes a GPT "EFI System" partition, so the ISO boots on UEFI when
+        # written to a USB stick (as grub-mkrescue does; -isohybrid-gpt-basdat needs -isohybrid-mbr).
+        argv += ["-e", efi_image.lstrip("/"), "-no-emul-boot", "-efi-boot-part", "--efi-boot-image",
+                 "--protective-msdos-label"]
     argv += ["-output", output]
     argv += ["%s=%s" % (graft_escape(target), graft_escape(source)) for target, source in grafts]
     return argv
@@ -109,6 +113,9 @@ def list_files(iso, media_dir="/"):
 
 
 def volume_label(iso):
+    """The volume id of an ISO, or None for a file that is not ISO 9660."""
+    if not is_iso9660(iso):
+        return None
     result = run(["xorriso", "-indev", iso, "-pvd_info"], check=False)
     for line in (result.stdout + result.stderr).splitlines():
         if line.startswith("Volume Id"):

@@ -6,7 +6,8 @@
 Arguments are appended where a Linux image keeps them: the ``linux`` lines of
 its GRUB configurations (``/boot/grub/grub.cfg``, ``/boot/grub2/grub.cfg``,
 ESP copies), ``GRUB_CMDLINE_LINUX`` in ``/etc/default/grub`` (so a later
-``update-grub`` keeps them) and ``/etc/kernel/cmdline`` (systemd-boot, UKIs).
+``update-grub`` keeps them), Boot Loader Specification entries (Fedora family)
+and ``/etc/kernel/cmdline`` (systemd-boot, UKIs).
 An argument already present is not added twice. Arguments GRUB would split
 (``;``, spaces, quotes) are quoted so the kernel receives them intact.
 """
@@ -127,15 +128,17 @@ def append_to_default_grub(text, args):
     ``linux`` lines of grub.cfg: each argument is GRUB-quoted, then the whole
     value escaped for the shell's double quotes.
     """
-    pattern = re.compile(r'^GRUB_CMDLINE_LINUX=(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|(\S*))[ \t]*$', re.M)
-    match = pattern.search(text)
-    if match:
+    def variable(name):
+        pattern = re.compile(r'^%s=(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|(\S*))[ \t]*$' % name, re.M)
+        match = pattern.search(text)
+        if not match:
+            return None, []
         double, single, bare = match.groups()
         value = shell_dq_unescape(double) if double is not None else (single if single is not None else bare)
-        current = grub_words(value)
-    else:
-        current = []
-    add = missing_args(current, args)
+        return match, grub_words(value)
+
+    match, current = variable("GRUB_CMDLINE_LINUX")
+    add = missing_args(current + variable("GRUB_CMDLINE_LINUX_DEFAULT")[1], args)
     if not add:
         return text
     line = 'GRUB_CMDLINE_LINUX="%s"' % shell_dq_escape(" ".join(grub_quote(a) for a in current + add))
@@ -150,10 +153,27 @@ def append_to_kernel_cmdline_file(text, args):
     return text if not add else " ".join(current + add) + "\n"
 
 
+def append_to_bls_entry(text, args):
+    """A Boot Loader Specification entry (/boot/loader/entries/*.conf) with ``args`` on its options line."""
+    lines = text.splitlines(True)
+    for index, line in enumerate(lines):
+        if line.startswith("options ") or line.rstrip("\n") == "options":
+            current = line[len("options"):].split()
+            add = missing_args(current, args)
+            if add:
+                lines[index] = "options " + " ".join(current + add) + "\n"
+            return "".join(lines)
+    return text.rstrip("\n") + ("\n" if text else "") + "options " + " ".join(args) + "\n"
+
+
 def update_boot_configs(chroot, args):
     """Append ``args`` in every boot configuration the image has; return the image paths changed."""
     changed = []
     targets = [(path, append_to_grub_cfg) for path in GRUB_CONFIGS]
+    entries = chroot.path("/boot/loader/entries")
+    if os.path.isdir(entries):
+        targets += [("/boot/loader/entries/" + name, append_to_bls_entry)
+                    for name in sorted(os.listdir(entries)) if name.endswith(".conf")]
     targets += [("/etc/default/grub", append_to_default_grub), ("/etc/kernel/cmdline", append_to_kernel_cmdline_file)]
     for image_path, edit in targets:
         host_path = chroot.path(image_path)

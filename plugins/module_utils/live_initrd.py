@@ -25,7 +25,8 @@ WORK = "/run/liveiso-initrd"
 
 
 def _version_key(version):
-    return [int(p) if p.isdigit() else p for p in re.split(r"[.-]", version)]
+    """Sort key for kernel versions: numbers numerically and above text parts (6.11.5 > 6.11-rc7)."""
+    return [(1, int(p), "") if p.isdigit() else (0, 0, p) for p in re.split(r"[.-]", version)]
 
 
 def find_kernel(chroot):

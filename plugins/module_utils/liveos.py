@@ -141,6 +141,7 @@ class LivePlan(object):
         self.secure_boot = bool(saved.get("secure_boot", False))
         self.boot_modes = list(saved.get("boot_modes") or request.boot_modes)
         self.compression = saved.get("compression", request.compression)
+        self.compression_level = saved.get("compression_level", request.compression_level)
 
     def kernel_args(self):
         args = live_args(self.label)
@@ -150,7 +151,8 @@ class LivePlan(object):
         return {"format": 1, "generator": "liveiso.customizer %s" % COLLECTION_VERSION, "boot_id": self.boot_id,
                 "volume_label": self.label, "kernel_version": self.kernel_version, "image_args": self.image_args,
                 "extra_args": self.extra_args, "additional_files": self.files, "boot_modes": self.boot_modes,
-                "secure_boot": self.secure_boot, "compression": self.compression}
+                "secure_boot": self.secure_boot, "compression": self.compression,
+                "compression_level": self.compression_level}
 
 
 def _write(path, text, mtime=None):
@@ -359,6 +361,17 @@ def remaster_iso(build, request, live, plan, notes):
     return tmp
 
 
+def remaster_keeps(request, plan):
+    """Can the fast path honour ``request``? It keeps the ISO's boot setup and squashfs as they are."""
+    if tuple(plan.boot_modes) != tuple(request.boot_modes):
+        return False
+    if (request.compression, request.compression_level) != (plan.compression, plan.compression_level):
+        return False
+    if request.secure_boot == "off" and plan.secure_boot or request.secure_boot == "required" and not plan.secure_boot:
+        return False
+    return True
+
+
 def build_live_iso(request):
     """Run the pipeline for ``request``; return the module result."""
     validate_request(request)
@@ -386,14 +399,14 @@ def build_live_iso(request):
         if info.format == "iso":
             live = iso_media.open_live_iso(request.image, build.workdir)
             plan = LivePlan(request, digest, live.saved if live.flavour == "liveiso" else None)
-            if live.flavour == "liveiso" and not customizing and request.boot_modes == tuple(plan.boot_modes):
+            if live.flavour == "liveiso" and not customizing and remaster_keeps(request, plan):
                 path = "remaster"
                 tmp = remaster_iso(build, request, live, plan, notes)
             else:
                 path = "rebuild-from-iso"
-                if live.flavour == "liveiso":
-                    plan.boot_id = digest[:16]
-                    plan.boot_modes = list(request.boot_modes)
+                plan.boot_id = digest[:16]
+                plan.boot_modes = list(request.boot_modes)
+                plan.compression, plan.compression_level = request.compression, request.compression_level
                 tmp = build_from_iso(build, request, live, plan, notes)
         else:
             plan = LivePlan(request, digest)

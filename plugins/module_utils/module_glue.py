@@ -18,13 +18,46 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.errors import C
 from ansible_collections.liveiso.customizer.plugins.module_utils.runner import _SECRETS, redact
 
 
+# Options of Live ISO output, shared by liveos_iso and image_customize (doc fragment live_iso).
+LIVE_ISO_OPTIONS = dict(
+    volume_label=dict(type='str'),
+    compression=dict(type='str', choices=['zstd', 'xz', 'gzip', 'lz4'], default='zstd'),
+    compression_level=dict(type='int'),
+    boot_modes=dict(type='list', elements='str', choices=['bios', 'uefi'], default=['bios', 'uefi']),
+    secure_boot=dict(type='str', choices=['auto', 'required', 'off'], default='auto'),
+    source_date_epoch=dict(type='int'),
+)
+
+
+def _live_request(module, config):
+    from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import LiveIsoRequest
+    params = module.params
+    return LiveIsoRequest(
+        image=params['image'],
+        output=params['output'],
+        config=config,
+        volume_label=params['volume_label'],
+        compression=params['compression'],
+        compression_level=params['compression_level'],
+        boot_modes=tuple(params['boot_modes']),
+        secure_boot=params['secure_boot'],
+        source_date_epoch=params['source_date_epoch'],
+        build_dir=params['build_dir'],
+        force=params['force'],
+        check_mode=module.check_mode,
+    )
+
+
 def _image_customize(module):
     from ansible_collections.liveiso.customizer.plugins.module_utils.config import load_config
     from ansible_collections.liveiso.customizer.plugins.module_utils.customize import (
-        CustomizeRequest, customize_image)
+        CustomizeRequest, customize_image, resolve_output_format)
+    from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import build_live_iso
     params = module.params
     config = load_config(params['config'], params['config_file'], params['config_dir'])
     module.no_log_values.update(_SECRETS)
+    if resolve_output_format(params['output'], params['output_format']) == 'iso':
+        return build_live_iso(_live_request(module, config))
     return customize_image(CustomizeRequest(
         image=params['image'],
         output=params['output'],
@@ -36,8 +69,17 @@ def _image_customize(module):
     ))
 
 
+def _liveos_iso(module):
+    from ansible_collections.liveiso.customizer.plugins.module_utils.config import load_config
+    from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import build_live_iso
+    iso = dict((key, value) for key, value in (module.params['iso'] or {}).items() if value is not None)
+    config = load_config({'iso': iso}, config_dir=module.params['config_dir'])
+    return build_live_iso(_live_request(module, config))
+
+
 HANDLERS = {
     'image_customize': _image_customize,
+    'liveos_iso': _liveos_iso,
 }
 
 

@@ -94,11 +94,12 @@ def group_exists(chroot, name):
     return any(line.split(":")[0] == name for line in read_image_file(chroot, "/etc/group").splitlines())
 
 
-def _chroot_step(chroot, argv, what, **kwargs):
+def _chroot_step(chroot, argv, what, key=None, **kwargs):
     try:
         return chroot.run(argv, what=what, **kwargs)
     except CommandError as err:
-        raise StepError("%s failed (exit %s): %s" % (what, err.returncode, err.output_tail))
+        raise StepError("%s%s failed (exit %s): %s" % (key + ": " if key else "", what, err.returncode,
+                                                      err.output_tail))
 
 
 # ---------------------------------------------------------------- steps
@@ -152,14 +153,15 @@ def set_hostname(ctx):
 
 
 def create_groups(ctx):
-    for group in ctx.config.os.groups:
+    for index, group in enumerate(ctx.config.os.groups):
+        key = "config.os.groups[%d]" % index
         if group_exists(ctx.chroot, group.name):
             if group.gid is not None:
                 _chroot_step(ctx.chroot, ["groupmod", "--gid", str(group.gid), group.name],
-                             "setting gid of group %s" % group.name)
+                             "setting gid of group %s" % group.name, key)
             continue
         argv = ["groupadd"] + (["--gid", str(group.gid)] if group.gid is not None else []) + [group.name]
-        _chroot_step(ctx.chroot, argv, "creating group %s" % group.name)
+        _chroot_step(ctx.chroot, argv, "creating group %s" % group.name, key)
 
 
 def configure_users(ctx):
@@ -184,28 +186,30 @@ def configure_users(ctx):
             argv = ["useradd", "--create-home"] + options
             if not user.startup_command:
                 argv += ["--shell", "/bin/bash" if ctx.chroot.exists("/bin/bash") else "/bin/sh"]
-            _chroot_step(ctx.chroot, argv + ["--", user.name], "creating user %s" % user.name)
+            _chroot_step(ctx.chroot, argv + ["--", user.name], "creating user %s" % user.name, key)
         elif options:
             if user.home_directory:
                 options.append("--move-home")
             if user.secondary_groups:
                 options.append("--append")
-            _chroot_step(ctx.chroot, ["usermod"] + options + ["--", user.name], "changing user %s" % user.name)
+            _chroot_step(ctx.chroot, ["usermod"] + options + ["--", user.name], "changing user %s" % user.name,
+                         key)
         password = user.password
         if password is not None:
             if password.type == "locked":
-                _chroot_step(ctx.chroot, ["usermod", "--lock", "--", user.name], "locking user %s" % user.name)
+                _chroot_step(ctx.chroot, ["usermod", "--lock", "--", user.name], "locking user %s" % user.name,
+                             key)
             else:
                 argv = ["chpasswd"] + (["--encrypted"] if password.type.startswith("hashed") else [])
                 # The secret travels on stdin only: never in argv, logs or errors.
-                _chroot_step(ctx.chroot, argv, "setting the password of %s" % user.name,
+                _chroot_step(ctx.chroot, argv, "setting the password of %s" % user.name, key,
                              input="%s:%s\n" % (user.name, password.value))
                 if password.forced_expiration:
                     _chroot_step(ctx.chroot, ["chage", "--lastday", "0", "--", user.name],
-                                 "expiring the password of %s" % user.name)
+                                 "expiring the password of %s" % user.name, key)
         if user.password_expires_days is not None:
             _chroot_step(ctx.chroot, ["chage", "--maxdays", str(user.password_expires_days), "--", user.name],
-                         "setting password expiry of %s" % user.name)
+                         "setting password expiry of %s" % user.name, key)
         if user.ssh_public_keys:
             uid, gid, home = passwd_entry(ctx.chroot, user.name)
             ssh_dir = ctx.chroot.path(home.rstrip("/") + "/.ssh")

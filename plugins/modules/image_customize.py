@@ -23,10 +23,12 @@ author:
 extends_documentation_fragment:
   - liveiso.customizer.build
   - liveiso.customizer.build.ATTRIBUTES
+  - liveiso.customizer.live_iso
 options:
   image:
     description:
-      - Input disk image. Its format (raw, qcow2, vhd, vhdx) is detected from its content.
+      - Input disk image (raw, qcow2, vhd, vhdx), or a Live ISO when O(output_format=iso). Its format is
+        detected from its content.
       - Never modified.
     type: path
     required: true
@@ -38,13 +40,17 @@ options:
   output_format:
     description:
       - Format of O(output). C(vhd) is a dynamic VHD, C(vhd-fixed) a fixed one.
-      - Defaults to the format implied by the extension of O(output) (C(.raw), C(.img), C(.qcow2), C(.vhd), C(.vhdx)).
+      - C(iso) builds a Live OS ISO as M(liveiso.customizer.liveos_iso) does, after applying C(os) and C(scripts),
+        and takes the configuration's C(iso) section; the options O(volume_label), O(compression),
+        O(compression_level), O(boot_modes), O(secure_boot) and O(source_date_epoch) apply to it only.
+      - Defaults to the format implied by the extension of O(output) (C(.raw), C(.img), C(.qcow2), C(.vhd),
+        C(.vhdx), C(.iso)).
     type: str
-    choices: [raw, qcow2, vhd, vhd-fixed, vhdx]
+    choices: [raw, qcow2, vhd, vhd-fixed, vhdx, iso]
   config:
     description:
       - The configuration, in the Image Customizer format (camelCase keys), with the top-level sections
-        C(os) and C(scripts).
+        C(os), C(scripts) and (for ISO output) C(iso).
       - Mutually exclusive with O(config_file).
     type: dict
   config_file:
@@ -137,7 +143,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue import run_module
+from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue import LIVE_ISO_OPTIONS, run_module
 
 
 def main():
@@ -145,12 +151,13 @@ def main():
         argument_spec=dict(
             image=dict(type='path', required=True),
             output=dict(type='path', required=True),
-            output_format=dict(type='str', choices=['raw', 'qcow2', 'vhd', 'vhd-fixed', 'vhdx']),
+            output_format=dict(type='str', choices=['raw', 'qcow2', 'vhd', 'vhd-fixed', 'vhdx', 'iso']),
             config=dict(type='dict'),
             config_file=dict(type='path'),
             config_dir=dict(type='path'),
             build_dir=dict(type='path'),
             force=dict(type='bool', default=False),
+            **LIVE_ISO_OPTIONS
         ),
         mutually_exclusive=[('config', 'config_file')],
         supports_check_mode=True,

@@ -588,3 +588,16 @@ def test_parse_mode_forms():
         cfg.parse_mode("8", "x.y")
     assert info.value.path == "x.y"
     assert info.value.hint == "Use a string like '644' or '0755'."
+
+
+@pytest.mark.parametrize("value,expected", [(644, 0o644), (755, 0o755), (600, 0o600), (4755, 0o4755)])
+def test_unquoted_int_modes_read_as_octal_digits(value, expected):
+    assert cfg.parse_mode(value, "p") == expected
+
+
+@pytest.mark.parametrize("value", [420, 416, 436, 256])  # YAML 1.1's readings of 0644, 0640, 0664, 0400
+def test_yaml_decimal_readings_of_octal_are_refused(value):
+    with pytest.raises(ConfigError) as info:
+        cfg.parse_mode(value, "config.os.additionalFiles[0].permissions")
+    assert "looks like YAML's reading of an unquoted octal number" in str(info.value)
+    assert "Quote the mode" in str(info.value)

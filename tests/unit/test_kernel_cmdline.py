@@ -214,3 +214,18 @@ def test_update_boot_configs(tmp_path):
     assert not any(name.endswith(".liveiso-new") for walked in os.walk(str(root)) for name in walked[2])
     assert update_boot_configs(chroot, ("console=ttyS0", NOCLOUD)) == []
     assert update_boot_configs(chroot_mod.Chroot(str(tmp_path / "empty-root")), ("quiet",)) == []
+
+
+def test_bls_entry_options_line():
+    from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import append_to_bls_entry
+    entry = "title Fedora\nlinux /vmlinuz-6.5\noptions root=UUID=x ro quiet\ninitrd /initramfs-6.5.img\n"
+    out = append_to_bls_entry(entry, ["console=ttyS0", "quiet"])
+    assert out == "title Fedora\nlinux /vmlinuz-6.5\noptions root=UUID=x ro quiet console=ttyS0\ninitrd /initramfs-6.5.img\n"
+    assert append_to_bls_entry(out, ["console=ttyS0"]) == out
+    assert append_to_bls_entry("title X\n", ["a=1"]) == "title X\noptions a=1\n"
+
+
+def test_default_grub_counts_default_variable_as_present():
+    text = 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX=""\n'
+    assert append_to_default_grub(text, ["quiet", "console=ttyS0"]) == \
+        'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX="console=ttyS0"\n'

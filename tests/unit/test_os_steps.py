@@ -304,7 +304,7 @@ def test_configure_users_failure_is_step_error(root):
     chroot = RecordingChroot(root, results={"useradd": (9, "useradd: user 'x' already exists")})
     with pytest.raises(StepError) as info:
         os_steps.configure_users(ctx_for(root, {"os": {"users": [{"name": "x"}]}}, chroot=chroot))
-    assert str(info.value) == "creating user x failed (exit 9): useradd: user 'x' already exists"
+    assert str(info.value) == "config.os.users[0]: creating user x failed (exit 9): useradd: user 'x' already exists"
 
 
 @pytest.mark.root

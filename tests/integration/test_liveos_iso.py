@@ -1,0 +1,266 @@
+"""Live OS ISOs: built from the Debian base image, inspected with xorriso, and booted under qemu (TCG).
+
+Each boot checks several things at once (kernel command line, live overlay root, media files, cloud-init
+reaching done with the seed's hostname): a TCG boot costs about two minutes of both cores.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import HERE, leaks, run_playbook, sh, sha256
+
+sys.path.insert(0, os.path.dirname(HERE))
+import qemu_boot  # noqa: E402
+
+pytestmark = pytest.mark.root
+
+DATA = os.path.join(HERE, "data")
+LEVEL = 3  # fast zstd for tests; the default level is measured in benchmarks/
+
+
+def module_task(module, **params):
+    return {"name": module, "liveiso.customizer.%s" % module: params}
+
+
+def run_module(workdir, module, check=False, **params):
+    results = run_playbook(workdir, [module_task(module, **params)], check=check)[1]
+    return results[0]
+
+
+def iso_files(iso):
+    out = sh("xorriso", "-indev", iso, "-find", "/", "-type", "f")
+    return sorted(line.strip().strip("'") for line in out.splitlines() if line.startswith("'"))
+
+
+def iso_extract(iso, path, dest):
+    sh("xorriso", "-osirrox", "on", "-indev", iso, "-extract", path, dest)
+    return dest
+
+
+def iso_text(iso, path, tmp):
+    with open(iso_extract(iso, path, os.path.join(str(tmp), os.path.basename(path) + ".x"))) as handle:
+        return handle.read()
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("liveos"))
+
+
+@pytest.fixture(scope="module")
+def ex1(base_dir, work):
+    """iso-support.md Example 1, verbatim, through image_customize with output_format iso."""
+    output = os.path.join(work, "example1.iso")
+    before = sha256(os.path.join(base_dir, "base.qcow2"))
+    result = run_module(work, "image_customize", image=os.path.join(base_dir, "base.qcow2"), output=output,
+                        config_file=os.path.join(DATA, "example1", "config.yaml"), compression_level=LEVEL)
+    assert not result.get("failed"), result.get("msg")
+    assert sha256(os.path.join(base_dir, "base.qcow2")) == before
+    return result
+
+
+@pytest.fixture(scope="module")
+def site_b(ex1, work):
+    """Example 1 re-customized: only the cloud-init data swapped (and one argument added) - the fast path."""
+    with open(os.path.join(DATA, "example1-site-b", "iso.yaml")) as handle:
+        iso = yaml.safe_load(handle)
+    result = run_module(work, "liveos_iso", image=ex1["output"], output=os.path.join(work, "site-b.iso"), iso=iso,
+                        config_dir=os.path.join(DATA, "example1-site-b"))
+    assert not result.get("failed"), result.get("msg")
+    return result
+
+
+@pytest.fixture(scope="module")
+def ex2(base_dir, work):
+    """iso-support.md Example 2, verbatim, from the raw image, Secure Boot chain required."""
+    result = run_module(work, "image_customize", image=os.path.join(base_dir, "base.raw"),
+                        output=os.path.join(work, "example2.iso"), output_format="iso",
+                        config_file=os.path.join(DATA, "example2", "config.yaml"), compression_level=LEVEL,
+                        secure_boot="required")
+    assert not result.get("failed"), result.get("msg")
+    return result
+
+
+LIVE_ARGS = "rd.live.image rd.live.dir=liveos rd.live.squashimg=rootfs.img rd.live.overlay.overlayfs"
+
+
+def test_example1_result(ex1):
+    assert ex1["changed"] is True and ex1["build_path"] == "full"
+    assert re.match(r"^LIVE_[0-9A-F]{10}$", ex1["volume_label"])
+    assert ex1["kernel_cmdline"].startswith("root=live:CDLABEL=%s %s " % (ex1["volume_label"], LIVE_ARGS))
+    assert ex1["kernel_cmdline"].endswith(" ds=nocloud")
+    assert "console=ttyS0,115200n8" in ex1["kernel_cmdline"]  # kept from the disk image's own boot entry
+    assert ex1["boot_modes"] == ["bios", "uefi"] and ex1["secure_boot"] is True
+    names = [s["name"] for s in ex1["steps"]]
+    assert names == ["copy-input", "mount-image", "run-post-customization-scripts", "build-initrd", "make-squashfs",
+                     "unmount-image", "make-boot-images", "write-iso", "checksum"]
+    assert ex1["sha256"] == sha256(ex1["output"])
+    assert leaks() == ("", [])
+
+
+def test_example1_media_layout(ex1, tmp_path):
+    iso = ex1["output"]
+    files = iso_files(iso)
+    for path in ("/boot/vmlinuz", "/boot/initrd.img", "/boot/grub/grub.cfg", "/boot/grub/bios.img",
+                 "/boot/grub/efiboot.img", "/EFI/BOOT/BOOTX64.EFI", "/EFI/BOOT/grubx64.efi", "/EFI/BOOT/mmx64.efi",
+                 "/liveos/rootfs.img", "/.disk/info", "/liveiso/config.json", "/cloud-init-data/user-data",
+                 "/cloud-init-data/meta-data", "/cloud-init-data/network-config"):
+        assert path in files
+    assert sh("xorriso", "-indev", iso, "-pvd_info").count(ex1["volume_label"]) >= 1
+    el_torito = sh("xorriso", "-indev", iso, "-report_el_torito", "plain")
+    assert re.search(r"El Torito boot img :\s+1\s+BIOS", el_torito) and re.search(r"img :\s+2\s+UEFI", el_torito)
+    grub = iso_text(iso, "/boot/grub/grub.cfg", tmp_path)
+    assert "linux /boot/vmlinuz %s" % ex1["kernel_cmdline"] in grub
+    saved = json.loads(iso_text(iso, "/liveiso/config.json", tmp_path))
+    assert saved["extra_args"] == ["ds=nocloud"] and saved["volume_label"] == ex1["volume_label"]
+    assert sorted(saved["additional_files"]) == ["/cloud-init-data/meta-data", "/cloud-init-data/network-config",
+                                                 "/cloud-init-data/user-data"]
+    with open(os.path.join(DATA, "example1", "cloud-init-data", "meta-data")) as handle:
+        assert iso_text(iso, "/cloud-init-data/meta-data", tmp_path) == handle.read()
+    # the squashfs root: the seed symlink from the postCustomization script, no fstab, empty /boot
+    rootfs = iso_extract(iso, "/liveos/rootfs.img", str(tmp_path / "rootfs.img"))
+    listing = sh("unsquashfs", "-lls", "-d", "", rootfs)
+    assert re.search(r"/var/lib/cloud/seed/nocloud -> /run/initramfs/live/cloud-init-data", listing)
+    assert "/etc/fstab\n" not in listing and "/etc/os-release" in listing
+    assert not [line for line in listing.splitlines() if re.search(r" /boot/.", line)]
+    assert "zstd" in sh("unsquashfs", "-s", rootfs)
+
+
+def test_example1_rerun_and_check_mode(ex1, base_dir, work):
+    params = dict(image=os.path.join(base_dir, "base.qcow2"), output=ex1["output"], compression_level=LEVEL,
+                  config_file=os.path.join(DATA, "example1", "config.yaml"))
+    again = run_module(work, "image_customize", **params)
+    assert again["changed"] is False and again["sha256"] == ex1["sha256"]
+    assert again["volume_label"] == ex1["volume_label"]
+    checked = run_module(work, "image_customize", check=True, **dict(params, compression_level=LEVEL + 1))
+    assert checked["changed"] is True and sha256(ex1["output"]) == ex1["sha256"]
+
+
+def test_recustomize_fast_path(ex1, site_b, tmp_path):
+    assert site_b["changed"] is True and site_b["build_path"] == "remaster"
+    assert [s["name"] for s in site_b["steps"]] == ["remaster-iso", "checksum"]
+    assert site_b["volume_label"] != ex1["volume_label"]
+    # earlier arguments first, then the new one; the label follows the new volume
+    assert site_b["kernel_cmdline"] == ex1["kernel_cmdline"].replace(ex1["volume_label"], site_b["volume_label"]) \
+        + " liveiso.site=b"
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    # bios.img is not compared: xorriso patches its boot-info table with the new session's block addresses
+    for name in ("/liveos/rootfs.img", "/boot/grub/efiboot.img", "/boot/initrd.img", "/boot/vmlinuz"):
+        assert sha256(iso_extract(ex1["output"], name, str(old / os.path.basename(name)))) == \
+            sha256(iso_extract(site_b["output"], name, str(new / os.path.basename(name)))), name
+    with open(os.path.join(DATA, "example1-site-b", "cloud-init-data", "meta-data")) as handle:
+        assert iso_text(site_b["output"], "/cloud-init-data/meta-data", tmp_path) == handle.read()
+    saved = json.loads(iso_text(site_b["output"], "/liveiso/config.json", tmp_path))
+    assert saved["extra_args"] == ["ds=nocloud", "liveiso.site=b"]
+
+
+def test_not_a_live_iso_fails_clearly(work, tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "readme.txt").write_text("not live\n")
+    plain = str(tmp_path / "plain.iso")
+    sh("xorriso", "-as", "mkisofs", "-V", "PLAIN", "-o", plain, str(tree))
+    result = run_module(work, "liveos_iso", image=plain, output=str(tmp_path / "out.iso"))
+    assert result.get("failed") and "not a Live OS ISO: it has no /liveos/rootfs.img" in result["msg"]
+    result = run_module(work, "liveos_iso", image=plain, output=str(tmp_path / "out.iso"),
+                        volume_label="X" * 33)
+    assert result.get("failed") and "volume_label" in result["msg"] and "not a valid volume label" in result["msg"]
+    result = run_module(work, "liveos_iso", image=plain, output=str(tmp_path / "out.iso"),
+                        iso={"initramfsType": "full-os"})
+    assert result.get("failed") and "config.iso.initramfsType: full-os is not supported" in result["msg"]
+    assert not os.path.exists(str(tmp_path / "out.iso"))
+
+
+def test_missing_dracut_live_names_the_package(base_dir, work, tmp_path):
+    result = run_module(work, "image_customize", image=os.path.join(base_dir, "base.raw"),
+                        output=str(tmp_path / "nodracut.iso"),
+                        config={"os": {"packages": {"remove": ["dracut-live"]}}})
+    assert result.get("failed")
+    assert "has no dmsquash-live module" in result["msg"] and "os.packages.install: [dracut-live]" in result["msg"]
+    assert leaks() == ("", [])
+    assert [n for n in os.listdir(str(tmp_path)) if n.startswith(".")] == []
+
+
+def test_reproducible_with_source_date_epoch(base_dir, work, tmp_path):
+    outputs = []
+    for name in ("a.iso", "b.iso"):
+        result = run_module(work, "liveos_iso", image=os.path.join(base_dir, "base.raw"),
+                            output=str(tmp_path / name), compression="lz4", source_date_epoch=1700000000,
+                            volume_label="REPRO", iso={"kernelCommandLine": {"extraCommandLine": ["quiet"]}})
+        assert not result.get("failed"), result.get("msg")
+        outputs.append(result)
+    assert outputs[0]["sha256"] == outputs[1]["sha256"]
+
+
+# ---------------------------------------------------------------- boots
+
+def report(text):
+    clean = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r", "")
+    body = clean.split("LIVEISO-REPORT-BEGIN")[-1].split("LIVEISO-REPORT-END")[0]
+    facts = {}
+    for line in body.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.isalpha():
+            facts[key] = value.strip()
+    facts["text"] = body
+    facts["log"] = clean
+    return facts
+
+
+def boot_and_check(result, work, name, firmware, media, hostname, marker, seed):
+    log = os.path.join(work, "boot-%s.log" % name)
+    text = qemu_boot.boot(result["output"], log, until="LIVEISO-REPORT-END", firmware=firmware, media=media,
+                          timeout=600, fail_on=r"Failed to mount sysroot|Entering emergency mode|Kernel panic")
+    facts = report(text)
+    assert facts["cmdline"] == "BOOT_IMAGE=/boot/vmlinuz " + result["kernel_cmdline"], facts["text"]
+    assert facts["root"] == "LiveOS_rootfs overlay", facts["text"]
+    assert facts["medium"] == "iso9660", facts["text"]
+    assert facts["hostname"] == hostname, facts["text"]
+    assert facts["seed"] == seed, facts["text"]
+    assert "status: done" in facts["text"], facts["text"]
+    assert "LIVEISO-MARKER %s" % marker in facts["log"]
+    return facts
+
+
+@pytest.mark.qemu
+def test_boot_example1_seabios_cd(ex1, work):
+    boot_and_check(ex1, work, "ex1-bios-cd", "bios", "cdrom", "site-a-host", "example1-site-a",
+                   "/run/initramfs/live/cloud-init-data")
+
+
+@pytest.mark.qemu
+def test_boot_example1_ovmf_cd(ex1, work):
+    facts = boot_and_check(ex1, work, "ex1-uefi-cd", "uefi", "cdrom", "site-a-host", "example1-site-a",
+                           "/run/initramfs/live/cloud-init-data")
+    assert facts["secureboot"] == "0"
+
+
+@pytest.mark.qemu
+def test_boot_example1_ovmf_usb_disk(ex1, work):
+    boot_and_check(ex1, work, "ex1-uefi-disk", "uefi", "disk", "site-a-host", "example1-site-a",
+                   "/run/initramfs/live/cloud-init-data")
+
+
+@pytest.mark.qemu
+def test_boot_recustomized_seabios_cd(site_b, work):
+    facts = boot_and_check(site_b, work, "siteb-bios-cd", "bios", "cdrom", "site-b-host", "example1-site-b",
+                           "/run/initramfs/live/cloud-init-data")
+    assert facts["cmdline"].endswith("ds=nocloud liveiso.site=b")
+    assert facts["instance"] == "instance-id: liveiso-site-b"
+
+
+@pytest.mark.qemu
+def test_boot_example2_secure_boot_enforced(ex2, work):
+    assert ex2["secure_boot"] is True
+    facts = boot_and_check(ex2, work, "ex2-secureboot", "uefi-secure", "cdrom", "example2-host", "example2",
+                           "/var/lib/cloud/seed/nocloud")
+    assert facts["secureboot"] == "1"
+    assert "secureboot: Secure boot enabled" in facts["log"]

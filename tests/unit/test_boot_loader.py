@@ -1,0 +1,330 @@
+"""boot_loader.py: grub.cfg, grub-mkimage argv, the image's signed chain, and real BIOS/UEFI boot images."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader
+from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import Chroot
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import HostError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env
+
+BOOT_ID = "0123456789abcdef"
+NOCLOUD = "ds=nocloud;s=file:///x/"
+COMMON = ["iso9660", "part_gpt", "part_msdos", "fat", "ext2", "normal", "search", "search_fs_file", "search_label",
+          "search_fs_uuid", "configfile", "linux", "echo", "test", "serial", "terminal", "sleep", "ls", "cat", "halt",
+          "reboot", "true", "gzio", "loadenv", "minicmd"]
+SHIM = "/usr/lib/shim/shimx64.efi.signed"
+MOK = "/usr/lib/shim/mmx64.efi.signed"
+SIGNED_GRUB = "/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed"
+
+
+# ---------------------------------------------------------------- grub.cfg and early config
+
+def test_grub_cfg_exact():
+    args = ["root=live:CDLABEL=LIVE_X", "rd.live.image", "console=ttyS0,115200n8", NOCLOUD]
+    line = "root=live:CDLABEL=LIVE_X rd.live.image console=ttyS0,115200n8 'ds=nocloud;s=file:///x/'"
+    assert boot_loader.grub_cfg(args) == (
+        "# Written by liveiso.customizer\n"
+        "set default=0\n"
+        "set timeout=3\n"
+        "serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1\n"
+        "terminal_input console serial\n"
+        "terminal_output console serial\n"
+        "menuentry 'Live OS' {\n"
+        "    linux /boot/vmlinuz " + line + "\n"
+        "    initrd /boot/initrd.img\n"
+        "}\n"
+        "menuentry 'Live OS (copy to RAM)' {\n"
+        "    linux /boot/vmlinuz " + line + " rd.live.ram=1\n"
+        "    initrd /boot/initrd.img\n"
+        "}\n")
+
+
+def test_grub_cfg_entries():
+    args = ["root=live:CDLABEL=A", "quiet", NOCLOUD, "a b"]
+    text = boot_loader.grub_cfg(args, title="Bob's OS", timeout=0)
+    linux = [line.strip() for line in text.splitlines() if line.strip().startswith("linux ")]
+    assert linux == ["linux /boot/vmlinuz root=live:CDLABEL=A quiet 'ds=nocloud;s=file:///x/' 'a b'",
+                     "linux /boot/vmlinuz root=live:CDLABEL=A quiet 'ds=nocloud;s=file:///x/' 'a b' rd.live.ram=1"]
+    assert [line for line in text.splitlines() if line.startswith("menuentry")] == \
+        ["menuentry 'Bobs OS' {", "menuentry 'Bobs OS (copy to RAM)' {"]
+    assert "set timeout=0\n" in text
+    assert text.count("initrd /boot/initrd.img\n") == 2
+    assert "serial --unit=0 --speed=115200" in text
+    assert "terminal_input console serial\n" in text and "terminal_output console serial\n" in text
+
+
+def test_grub_cfg_args_parse_back():
+    from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import grub_cfg_args
+    args = ["root=live:CDLABEL=A", NOCLOUD, "it's", "x$y"]
+    assert grub_cfg_args(boot_loader.grub_cfg(args)) == args
+
+
+def test_marker_and_early_config():
+    assert boot_loader.marker_path(BOOT_ID) == "/.disk/liveiso-0123456789abcdef"
+    assert boot_loader.early_config(BOOT_ID) == (
+        "search --no-floppy --file --set=root /.disk/liveiso-0123456789abcdef\n"
+        "set prefix=($root)/boot/grub\n"
+        "configfile ($root)/boot/grub/grub.cfg\n")
+
+
+# ---------------------------------------------------------------- grub-mkimage argv
+
+def test_grub_mkimage_argv_bios():
+    assert boot_loader.grub_mkimage_argv("bios", "/w/bios.img", "/w/early.cfg") == [
+        "grub-mkimage", "-O", "i386-pc-eltorito", "-d", "/usr/lib/grub/i386-pc", "-p", "/boot/grub",
+        "-c", "/w/early.cfg", "-o", "/w/bios.img"] + COMMON + ["biosdisk"]
+
+
+def test_grub_mkimage_argv_efi():
+    assert boot_loader.grub_mkimage_argv("efi", "/w/BOOTX64.EFI", "/w/early.cfg") == [
+        "grub-mkimage", "-O", "x86_64-efi", "-d", "/usr/lib/grub/x86_64-efi", "-p", "/boot/grub",
+        "-c", "/w/early.cfg", "-o", "/w/BOOTX64.EFI"] + COMMON + ["efi_gop", "efi_uga", "all_video", "chain"]
+
+
+def test_module_lists_have_no_duplicates():
+    for modules in (boot_loader.BIOS_MODULES, boot_loader.EFI_MODULES):
+        assert len(modules) == len(set(modules))
+
+
+# ---------------------------------------------------------------- the image's signed chain
+
+def _touch(root, image_path, data=b"x"):
+    path = os.path.join(str(root), image_path.lstrip("/"))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+def test_find_signed_chain_full(tmp_path):
+    for path in (SHIM, MOK, SIGNED_GRUB):
+        _touch(tmp_path, path)
+    assert boot_loader.find_signed_chain(Chroot(str(tmp_path))) == {
+        "BOOTX64.EFI": SHIM, "grubx64.efi": SIGNED_GRUB, "mmx64.efi": MOK}
+
+
+def test_find_signed_chain_unsigned_fallbacks_and_no_mok(tmp_path):
+    _touch(tmp_path, "/usr/lib/shim/shimx64.efi")
+    _touch(tmp_path, SIGNED_GRUB)
+    assert boot_loader.find_signed_chain(Chroot(str(tmp_path))) == {
+        "BOOTX64.EFI": "/usr/lib/shim/shimx64.efi", "grubx64.efi": SIGNED_GRUB}
+    _touch(tmp_path, "/usr/lib/shim/mmx64.efi")
+    assert boot_loader.find_signed_chain(Chroot(str(tmp_path)))["mmx64.efi"] == "/usr/lib/shim/mmx64.efi"
+    _touch(tmp_path, SHIM)  # the signed shim is preferred
+    assert boot_loader.find_signed_chain(Chroot(str(tmp_path)))["BOOTX64.EFI"] == SHIM
+
+
+def test_find_signed_chain_missing_grub(tmp_path):
+    _touch(tmp_path, SHIM)
+    _touch(tmp_path, MOK)
+    _touch(tmp_path, "/usr/lib/grub/x86_64-efi/grubx64.efi")  # unsigned GRUB is not part of the chain
+    assert boot_loader.find_signed_chain(Chroot(str(tmp_path))) is None
+
+
+def test_find_signed_chain_missing_shim(tmp_path):
+    _touch(tmp_path, SIGNED_GRUB)
+    _touch(tmp_path, MOK)
+    assert boot_loader.find_signed_chain(Chroot(str(tmp_path))) is None
+
+
+def test_find_signed_chain_empty_root_and_directories(tmp_path):
+    assert boot_loader.find_signed_chain(Chroot(str(tmp_path))) is None
+    # directories with the right names are not files
+    os.makedirs(os.path.join(str(tmp_path), SHIM.lstrip("/")))
+    os.makedirs(os.path.join(str(tmp_path), SIGNED_GRUB.lstrip("/")))
+    assert boot_loader.find_signed_chain(Chroot(str(tmp_path))) is None
+
+
+def test_find_signed_chain_absolute_symlink_stays_in_root(tmp_path):
+    """A link to /usr/lib/... inside the image resolves inside the image, not on the host."""
+    _touch(tmp_path, "/usr/share/shim/real.efi")
+    _touch(tmp_path, SIGNED_GRUB)
+    os.makedirs(os.path.join(str(tmp_path), "usr/lib/shim"))
+    os.symlink("/usr/share/shim/real.efi", os.path.join(str(tmp_path), SHIM.lstrip("/")))
+    assert boot_loader.find_signed_chain(Chroot(str(tmp_path)))["BOOTX64.EFI"] == SHIM
+
+
+def test_require_secure_boot_chain():
+    chain = {"BOOTX64.EFI": SHIM, "grubx64.efi": SIGNED_GRUB}
+    with pytest.raises(ImageError) as info:
+        boot_loader.require_secure_boot_chain(None, "required")
+    assert "secure_boot is required" in str(info.value)
+    assert "shim-signed" in info.value.hint and "grub-efi-amd64-signed" in info.value.hint
+    with pytest.raises(ImageError):
+        boot_loader.require_secure_boot_chain({}, "required")
+    assert boot_loader.require_secure_boot_chain(chain, "required") is None
+    assert boot_loader.require_secure_boot_chain(None, "auto") is None
+    assert boot_loader.require_secure_boot_chain(None, "off") is None
+
+
+# ---------------------------------------------------------------- host GRUB platform files
+
+@pytest.fixture
+def host_grub(tmp_path, monkeypatch):
+    """Point the module's platform-file constants at tmp paths; returns (boot_hybrid file, efi dir)."""
+    hybrid = tmp_path / "i386-pc" / "boot_hybrid.img"
+    efi_dir = tmp_path / "x86_64-efi"
+    monkeypatch.setattr(boot_loader, "BOOT_HYBRID", str(hybrid))
+    monkeypatch.setattr(boot_loader, "EFI_DIR", str(efi_dir))
+    return hybrid, efi_dir
+
+
+def test_check_host_grub_both_missing(host_grub):
+    assert not host_grub[0].exists()
+    with pytest.raises(HostError) as info:
+        boot_loader.check_host_grub(("bios", "uefi"))
+    assert info.value.hint == "Install them with: apt-get install grub-pc-bin grub-efi-amd64-bin"
+    assert "bios, uefi" in info.value.message
+
+
+def test_check_host_grub_bios_missing(host_grub):
+    host_grub[1].mkdir()
+    with pytest.raises(HostError) as info:
+        boot_loader.check_host_grub(("bios", "uefi"))
+    assert info.value.hint == "Install them with: apt-get install grub-pc-bin"
+    assert boot_loader.check_host_grub(("uefi",)) is None
+
+
+def test_check_host_grub_efi_missing(host_grub):
+    host_grub[0].parent.mkdir()
+    host_grub[0].write_bytes(b"mbr")
+    with pytest.raises(HostError) as info:
+        boot_loader.check_host_grub(("uefi",))
+    assert info.value.hint == "Install them with: apt-get install grub-efi-amd64-bin"
+    assert boot_loader.check_host_grub(("bios",)) is None
+
+
+def test_check_host_grub_present(host_grub):
+    host_grub[0].parent.mkdir()
+    host_grub[0].write_bytes(b"mbr")
+    host_grub[1].mkdir()
+    assert boot_loader.check_host_grub(("bios", "uefi")) is None
+
+
+def test_check_host_grub_wrong_kinds(host_grub):
+    host_grub[0].mkdir(parents=True)            # a directory where the file should be
+    host_grub[1].write_bytes(b"not a dir")      # a file where the directory should be
+    with pytest.raises(HostError) as info:
+        boot_loader.check_host_grub(("bios", "uefi"))
+    assert "grub-pc-bin grub-efi-amd64-bin" in info.value.hint
+
+
+def test_check_host_grub_via_os_path(monkeypatch):
+    monkeypatch.setattr(boot_loader.os.path, "isfile", lambda path: False)
+    monkeypatch.setattr(boot_loader.os.path, "isdir", lambda path: True)
+    with pytest.raises(HostError) as info:
+        boot_loader.check_host_grub(("bios", "uefi"))
+    assert info.value.hint.endswith("apt-get install grub-pc-bin")
+
+
+# ---------------------------------------------------------------- real boot images
+
+PATH = clean_env()["PATH"]
+MISSING = [tool for tool in ("grub-mkimage", "mkfs.vfat", "mmd", "mcopy", "mdir") if not shutil.which(tool, path=PATH)]
+needs_mtools = pytest.mark.skipif(bool(MISSING), reason="host tools missing: %s (grub-common, dosfstools, mtools)"
+                                  % ", ".join(MISSING))
+needs_efi_grub = pytest.mark.skipif(not os.path.isdir(boot_loader.EFI_DIR),
+                                    reason="%s missing (grub-efi-amd64-bin)" % boot_loader.EFI_DIR)
+needs_bios_grub = pytest.mark.skipif(not os.path.isdir(boot_loader.BIOS_DIR),
+                                     reason="%s missing (grub-pc-bin)" % boot_loader.BIOS_DIR)
+EPOCH = 1700000000
+
+
+def mtools(*argv):
+    env = dict(clean_env(), MTOOLS_SKIP_CHECK="1")
+    return subprocess.run(list(argv), check=True, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True).stdout
+
+
+def fat_listing(image, directory="::/EFI/BOOT"):
+    return sorted(line.strip() for line in mtools("mdir", "-b", "-i", image, directory).splitlines() if line.strip())
+
+
+def fat_read(image, media_path, dest):
+    mtools("mcopy", "-n", "-i", image, "::" + media_path, dest)
+    with open(dest, "rb") as handle:
+        return handle.read()
+
+
+@needs_mtools
+@needs_bios_grub
+def test_make_bios_image(tmp_path):
+    image = boot_loader.make_bios_image(str(tmp_path), BOOT_ID)
+    assert image == str(tmp_path / "bios.img")
+    assert os.path.getsize(image) > 10000
+    assert (tmp_path / "early-bios.cfg").read_text() == boot_loader.early_config(BOOT_ID)
+
+
+@needs_mtools
+@needs_efi_grub
+def test_make_efi_image_own_grub(tmp_path):
+    image, files = boot_loader.make_efi_image(str(tmp_path), BOOT_ID, mtime=EPOCH)
+    assert image == str(tmp_path / "efiboot.img")
+    assert files == {"BOOTX64.EFI": str(tmp_path / "efi-files" / "BOOTX64.EFI")}
+    assert fat_listing(image) == ["::/EFI/BOOT/BOOTX64.EFI"]
+    assert os.path.getsize(image) == 1440 * 1024  # small enough for the minimum size
+    efi = fat_read(image, "/EFI/BOOT/BOOTX64.EFI", str(tmp_path / "out.efi"))
+    with open(files["BOOTX64.EFI"], "rb") as handle:
+        assert efi == handle.read()
+    assert efi[:2] == b"MZ"  # a PE image
+    assert boot_loader.marker_path(BOOT_ID).encode() in efi  # the early config is embedded
+    assert os.stat(files["BOOTX64.EFI"]).st_mtime == EPOCH
+    info = mtools("mdir", "-i", image, "::/")
+    assert "1E5B-0075" in info
+
+
+@needs_mtools
+def test_make_efi_image_signed_files(tmp_path):
+    sources = {"BOOTX64.EFI": b"shim" * 300000, "grubx64.efi": os.urandom(2 * 1024 * 1024 + 7),
+               "mmx64.efi": b"mok\x00\xff" * 1000}
+    signed = {}
+    for name, data in sources.items():
+        signed[name] = _touch(tmp_path / "src", "/" + name.lower() + ".signed", data)
+    work = tmp_path / "work"
+    work.mkdir()
+    image, files = boot_loader.make_efi_image(str(work), BOOT_ID, signed, volume_id="ABCD1234", mtime=EPOCH)
+    assert sorted(files) == ["BOOTX64.EFI", "grubx64.efi", "mmx64.efi"]
+    assert fat_listing(image) == ["::/EFI/BOOT/BOOTX64.EFI", "::/EFI/BOOT/grubx64.efi", "::/EFI/BOOT/mmx64.efi"]
+    for name, data in sources.items():
+        assert fat_read(image, "/EFI/BOOT/" + name, str(tmp_path / ("out-" + name))) == data
+        with open(files[name], "rb") as handle:
+            assert handle.read() == data
+    assert not (work / "early-efi.cfg").exists()  # no GRUB of our own was built
+    assert "ABCD-1234" in mtools("mdir", "-i", image, "::/")
+
+
+@needs_mtools
+@needs_efi_grub
+def test_make_efi_image_reproducible(tmp_path):
+    images = []
+    for name in ("one", "two"):
+        work = tmp_path / name
+        work.mkdir()
+        images.append(boot_loader.make_efi_image(str(work), BOOT_ID, mtime=EPOCH)[0])
+    with open(images[0], "rb") as first, open(images[1], "rb") as second:
+        assert first.read() == second.read()
+    other = tmp_path / "other"
+    other.mkdir()
+    with open(images[0], "rb") as first:
+        data = first.read()
+    with open(boot_loader.make_efi_image(str(other), BOOT_ID, mtime=EPOCH + 86400 * 400)[0], "rb") as third:
+        assert third.read() != data  # the date is really in the image
+
+
+@needs_mtools
+def test_make_efi_image_signed_reproducible(tmp_path):
+    source = _touch(tmp_path / "src", "/shim", b"\x01" * 5000)
+    grub = _touch(tmp_path / "src", "/grub", b"\x02" * 7000)
+    images = []
+    for name in ("one", "two"):
+        work = tmp_path / name
+        work.mkdir()
+        image = boot_loader.make_efi_image(str(work), "ffff", {"BOOTX64.EFI": source, "grubx64.efi": grub},
+                                           mtime=EPOCH)[0]
+        with open(image, "rb") as handle:
+            images.append(handle.read())
+    assert images[0] == images[1]

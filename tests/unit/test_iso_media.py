@@ -1,0 +1,370 @@
+"""iso_media.py: xorriso argv, and reading, extracting and remastering small ISOs made with the real xorriso."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env
+
+BASE = ["xorriso", "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-volid", "LIVE_X",
+        "-joliet", "-joliet-long", "-rational-rock", "-graft-points"]
+BIOS = ["-eltorito-boot", "boot/grub/bios.img", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+        "--grub2-boot-info", "--grub2-mbr", "/usr/lib/grub/i386-pc/boot_hybrid.img"]
+UEFI = ["-e", "boot/grub/efiboot.img", "-no-emul-boot", "-efi-boot-part", "--efi-boot-image",
+        "--protective-msdos-label"]
+GRAFTS = [("/boot/grub/bios.img", "/w/bios.img"), ("/boot/grub/efiboot.img", "/w/efiboot.img"),
+          ("/a=b.txt", "/w/dir\\x=y")]
+GRAFT_ARGS = ["/boot/grub/bios.img=/w/bios.img", "/boot/grub/efiboot.img=/w/efiboot.img",
+              "/a\\=b.txt=/w/dir\\\\x\\=y"]
+
+
+@pytest.mark.parametrize("path,escaped", [
+    ("/plain/path", "/plain/path"),
+    ("/a=b", "/a\\=b"),
+    ("/back\\slash", "/back\\\\slash"),
+    ("/both\\=", "/both\\\\\\="),
+    ("", ""),
+])
+def test_graft_escape(path, escaped):
+    assert iso_media.graft_escape(path) == escaped
+
+
+def test_mkisofs_argv_bios_uefi():
+    argv = iso_media.mkisofs_argv("/o/out.iso", "LIVE_X", GRAFTS, ("bios", "uefi"), "/boot/grub/bios.img",
+                                  "/boot/grub/efiboot.img")
+    assert argv == BASE + BIOS + ["-eltorito-alt-boot"] + UEFI + ["-output", "/o/out.iso"] + GRAFT_ARGS
+
+
+def test_mkisofs_argv_uefi_only():
+    argv = iso_media.mkisofs_argv("/o/out.iso", "LIVE_X", GRAFTS[1:], ("uefi",), None, "/boot/grub/efiboot.img")
+    assert argv == BASE + UEFI + ["-output", "/o/out.iso"] + GRAFT_ARGS[1:]
+    assert "-eltorito-alt-boot" not in argv and "--grub2-mbr" not in argv
+
+
+def test_mkisofs_argv_bios_only():
+    argv = iso_media.mkisofs_argv("/o/out.iso", "LIVE_X", GRAFTS[:1], ("bios",), "/boot/grub/bios.img", None)
+    assert argv == BASE + BIOS + ["-output", "/o/out.iso"] + GRAFT_ARGS[:1]
+
+
+def test_mkisofs_argv_order_of_modes_does_not_matter():
+    one = iso_media.mkisofs_argv("/o.iso", "L", [], ("bios", "uefi"), "/b.img", "/e.img")
+    two = iso_media.mkisofs_argv("/o.iso", "L", [], ("uefi", "bios"), "/b.img", "/e.img")
+    assert one == two
+
+
+def test_remaster_argv_separate_devices():
+    argv = iso_media.remaster_argv("/in.iso", "/out.iso", "NEW_LABEL", [("/h/grub.cfg", "/boot/grub/grub.cfg"),
+                                                                        ("/h/c.json", "/liveiso/config.json")],
+                                   removals=["/old", "/x y"])
+    assert argv == ["xorriso", "-report_about", "WARNING", "-indev", "/in.iso", "-outdev", "/out.iso",
+                    "-volid", "NEW_LABEL", "-joliet", "on", "-rockridge", "on",
+                    "-rm_r", "/old", "--", "-rm_r", "/x y", "--",
+                    "-map", "/h/grub.cfg", "/boot/grub/grub.cfg", "-map", "/h/c.json", "/liveiso/config.json",
+                    "-boot_image", "any", "replay", "-commit"]
+
+
+def test_remaster_argv_in_place():
+    argv = iso_media.remaster_argv("/same.iso", "/same.iso", "L", [("/h/f", "/f")])
+    assert argv == ["xorriso", "-report_about", "WARNING", "-dev", "/same.iso", "-volid", "L", "-joliet", "on",
+                    "-rockridge", "on", "-map", "/h/f", "/f", "-boot_image", "any", "replay", "-commit"]
+    assert "-indev" not in argv and "-outdev" not in argv
+
+
+def test_remaster_argv_nothing_to_change():
+    assert iso_media.remaster_argv("/a.iso", "/b.iso", "L", []) == [
+        "xorriso", "-report_about", "WARNING", "-indev", "/a.iso", "-outdev", "/b.iso", "-volid", "L",
+        "-joliet", "on", "-rockridge", "on", "-boot_image", "any", "replay", "-commit"]
+
+
+@pytest.mark.parametrize("label,valid", [
+    ("A", True), ("LIVE_9F86D08188", True), ("a-b_C-9", True), ("X" * 32, True),
+    ("", False), ("X" * 33, False), ("has space", False), ("dot.ted", False), ("sl/ash", False),
+    ("\u00c4BC", False), ("tab\tx", False),
+])
+def test_label_re(label, valid):
+    assert bool(iso_media.LABEL_RE.match(label)) is valid
+
+
+def test_label_re_trailing_newline():
+    assert iso_media.LABEL_RE.match("LIVE\n") is None
+
+
+def test_constants():
+    assert iso_media.SAVED_CONFIG == "/liveiso/config.json"
+    assert iso_media.ROOTFS == "/liveos/rootfs.img"
+    assert iso_media.MIC_GRUB_CFG == "/boot/grub2/grub.cfg"
+
+
+# ---------------------------------------------------------------- real ISOs
+
+XORRISO = shutil.which("xorriso", path=clean_env()["PATH"])
+needs_xorriso = pytest.mark.skipif(XORRISO is None, reason="xorriso is not installed (apt-get install xorriso)")
+
+
+def make_tree(root, files):
+    """Create ``files`` {relative path: bytes or text} below ``root``."""
+    os.makedirs(str(root), exist_ok=True)
+    for rel, data in files.items():
+        path = os.path.join(str(root), rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(data if isinstance(data, bytes) else data.encode())
+    return str(root)
+
+
+def make_iso(tmp_path, name, files, label="TEST"):
+    tree = make_tree(tmp_path / (name + ".d"), files)
+    iso = str(tmp_path / (name + ".iso"))
+    # written to stdout: xorriso's own -o polls its writer and often idles up to a second
+    with open(iso, "wb") as handle:
+        subprocess.run(["xorriso", "-as", "mkisofs", "-R", "-V", label, "-o", "-", tree], check=True,
+                       stdout=handle, stderr=subprocess.PIPE, env=clean_env())
+    return iso
+
+
+@pytest.fixture(scope="module")
+def plain_iso(tmp_path_factory):
+    """A small ISO shared by the tests that only read it."""
+    if XORRISO is None:
+        pytest.skip("xorriso is not installed (apt-get install xorriso)")
+    return make_iso(tmp_path_factory.mktemp("plain"), "plain", {
+        "README": "hello\n", "sub/a.txt": "A\n", "sub/it's.txt": "quote\n", "sub/deep/b.bin": b"\x00\x01\x02"})
+
+
+@pytest.fixture
+def plain_copy(plain_iso, tmp_path):
+    """A private copy of the plain ISO, for tests that change it."""
+    copy = str(tmp_path / "plain-copy.iso")
+    shutil.copyfile(plain_iso, copy)
+    return copy
+
+
+@needs_xorriso
+def test_list_files(plain_iso):
+    assert sorted(iso_media.list_files(plain_iso)) == ["/README", "/sub/a.txt", "/sub/deep/b.bin", "/sub/it's.txt"]
+    assert sorted(iso_media.list_files(plain_iso, "/sub/deep")) == ["/sub/deep/b.bin"]
+
+
+@needs_xorriso
+def test_list_files_unreadable(tmp_path):
+    junk = tmp_path / "junk.iso"
+    junk.write_bytes(b"\x00" * 100000)
+    assert iso_media.list_files(str(junk)) == []
+    assert iso_media.list_files(str(tmp_path / "missing.iso")) == []
+
+
+@needs_xorriso
+def test_read_text(plain_iso, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    assert iso_media.read_text(plain_iso, "/README", str(work)) == "hello\n"
+    assert iso_media.read_text(plain_iso, "/sub/it's.txt", str(work)) == "quote\n"
+    assert iso_media.read_text(plain_iso, "/no/such/file", str(work)) is None
+    assert iso_media.read_text(plain_iso, "/sub/deep", str(work)) is None  # a directory is not text
+    assert os.listdir(str(work)) == ["extract-_sub_deep"]  # the files read were removed again
+
+
+@needs_xorriso
+def test_volume_label(plain_iso, tmp_path):
+    assert iso_media.volume_label(plain_iso) == "TEST"
+    assert iso_media.volume_label(make_iso(tmp_path, "other", {"x": "x"}, label="LIVE_ABC-1")) == "LIVE_ABC-1"
+
+
+@needs_xorriso
+def test_volume_label_not_an_iso(tmp_path):
+    junk = tmp_path / "junk.iso"
+    junk.write_bytes(b"\x00" * 100000)
+    assert iso_media.volume_label(str(junk)) is None
+    assert iso_media.volume_label(str(tmp_path / "missing.iso")) is None
+
+
+@needs_xorriso
+def test_extract(plain_iso, tmp_path):
+    dest = iso_media.extract(plain_iso, "/sub/deep/b.bin", str(tmp_path / "b.bin"))
+    assert dest == str(tmp_path / "b.bin")
+    assert (tmp_path / "b.bin").read_bytes() == b"\x00\x01\x02"
+    iso_media.extract(plain_iso, "/sub", str(tmp_path / "sub-copy"))
+    assert (tmp_path / "sub-copy" / "a.txt").read_text() == "A\n"
+    assert (tmp_path / "sub-copy" / "deep" / "b.bin").read_bytes() == b"\x00\x01\x02"
+    with pytest.raises(CommandError) as info:
+        iso_media.extract(plain_iso, "/nope", str(tmp_path / "nope"))
+    assert "reading /nope from the ISO" in str(info.value)
+
+
+@needs_xorriso
+def test_open_live_iso_not_live(plain_iso, tmp_path):
+    with pytest.raises(ImageError) as info:
+        iso_media.open_live_iso(plain_iso, str(tmp_path))
+    assert "not a Live OS ISO" in str(info.value)
+    assert "/liveos/rootfs.img" in str(info.value)
+
+
+@needs_xorriso
+def test_open_live_iso_empty(tmp_path):
+    iso = make_iso(tmp_path, "empty", {}, label="E")
+    assert iso_media.list_files(iso) == []
+    with pytest.raises(ImageError) as info:
+        iso_media.open_live_iso(iso, str(tmp_path))
+    assert "xorriso cannot read any file" in str(info.value)
+
+
+@needs_xorriso
+def test_open_live_iso_mic(tmp_path):
+    iso = make_iso(tmp_path, "mic", {"liveos/rootfs.img": b"squash", "boot/grub2/grub.cfg": "linux /x quiet\n"})
+    live = iso_media.open_live_iso(iso, str(tmp_path))
+    assert live.flavour == "mic"
+    assert live.saved == {}
+    assert live.path == iso
+    assert sorted(live.files) == ["/boot/grub2/grub.cfg", "/liveos/rootfs.img"]
+
+
+@needs_xorriso
+def test_open_live_iso_ours(tmp_path):
+    saved = {"format": 1, "boot_id": "0123456789abcdef", "extra_args": ["quiet", "ds=nocloud;s=file:///x/"],
+             "additional_files": {"/f": "00"}}
+    iso = make_iso(tmp_path, "ours", {"liveos/rootfs.img": b"squash", "liveiso/config.json": json.dumps(saved)})
+    work = tmp_path / "work"
+    work.mkdir()
+    live = iso_media.open_live_iso(iso, str(work))
+    assert live.flavour == "liveiso"
+    assert live.saved == saved
+    assert "/liveiso/config.json" in live.files and "/liveos/rootfs.img" in live.files
+    assert os.listdir(str(work)) == []
+
+
+@needs_xorriso
+def test_open_live_iso_saved_config_without_rootfs(tmp_path):
+    """The saved config alone decides the flavour."""
+    iso = make_iso(tmp_path, "cfgonly", {"liveiso/config.json": "{}"})
+    live = iso_media.open_live_iso(iso, str(tmp_path))
+    assert (live.flavour, live.saved) == ("liveiso", {})
+
+
+@needs_xorriso
+@pytest.mark.parametrize("text", ["{not json", ""])
+def test_open_live_iso_bad_saved_config(tmp_path, text):
+    iso = make_iso(tmp_path, "bad", {"liveos/rootfs.img": b"squash", "liveiso/config.json": text})
+    with pytest.raises(ImageError) as info:
+        iso_media.open_live_iso(iso, str(tmp_path))
+    assert "unreadable /liveiso/config.json" in str(info.value)
+    assert "Rebuild it from its disk image." in str(info.value)
+
+
+@needs_xorriso
+def test_remaster_to_new_file(plain_iso, tmp_path):
+    host = make_tree(tmp_path / "host", {"config.json": '{"boot_id": "b"}', "a2.txt": "A2\n"})
+    for name in ("config.json", "a2.txt"):
+        os.utime(os.path.join(host, name), (1700000000, 1700000000))
+    mappings = [(os.path.join(host, "config.json"), "/liveiso/config.json"),
+                (os.path.join(host, "a2.txt"), "/sub/a.txt")]
+    with open(plain_iso, "rb") as handle:
+        original = handle.read()
+    outputs = []
+    for name in ("out1.iso", "out2.iso"):
+        out = str(tmp_path / name)
+        iso_media.remaster(plain_iso, out, "NEW_LABEL", mappings, removals=["/sub/deep"],
+                           source_date_epoch=1700000000)
+        with open(out, "rb") as handle:
+            outputs.append(handle.read())
+    assert outputs[0] == outputs[1]  # reproducible with source_date_epoch
+    out = str(tmp_path / "out1.iso")
+    assert iso_media.volume_label(out) == "NEW_LABEL"
+    assert sorted(iso_media.list_files(out)) == ["/README", "/liveiso/config.json", "/sub/a.txt", "/sub/it's.txt"]
+    work = str(tmp_path)
+    assert iso_media.read_text(out, "/sub/a.txt", work) == "A2\n"
+    assert iso_media.read_text(out, "/README", work) == "hello\n"
+    assert iso_media.read_text(out, "/liveiso/config.json", work) == '{"boot_id": "b"}'
+    # the input is untouched
+    with open(plain_iso, "rb") as handle:
+        assert handle.read() == original
+    assert iso_media.volume_label(plain_iso) == "TEST"
+
+
+@needs_xorriso
+def test_remaster_in_place(plain_copy, tmp_path):
+    host = make_tree(tmp_path / "host", {"new.txt": "new\n"})
+    size = os.path.getsize(plain_copy)
+    iso_media.remaster(plain_copy, plain_copy, "GROWN", [(os.path.join(host, "new.txt"), "/extra/new.txt")])
+    assert os.path.getsize(plain_copy) > size  # grown: a new session appended
+    assert iso_media.volume_label(plain_copy) == "GROWN"
+    assert sorted(iso_media.list_files(plain_copy)) == ["/README", "/extra/new.txt", "/sub/a.txt",
+                                                        "/sub/deep/b.bin", "/sub/it's.txt"]
+    assert iso_media.read_text(plain_copy, "/extra/new.txt", str(tmp_path)) == "new\n"
+    assert iso_media.read_text(plain_copy, "/sub/a.txt", str(tmp_path)) == "A\n"
+
+
+# ---------------------------------------------------------------- a real hybrid ISO with our boot images
+
+TOOLS = ("grub-mkimage", "mkfs.vfat", "mmd", "mcopy")
+MISSING = [tool for tool in TOOLS if not shutil.which(tool, path=clean_env()["PATH"])]
+
+
+def write_hybrid(tmp_path, name, boot_modes, label=None):
+    work = tmp_path / (name + "-work")
+    work.mkdir()
+    epoch = 1700000000
+    grafts = []
+    if "bios" in boot_modes:
+        grafts.append(("/boot/grub/bios.img", boot_loader.make_bios_image(str(work), "feed")))
+    if "uefi" in boot_modes:
+        grafts.append(("/boot/grub/efiboot.img", boot_loader.make_efi_image(str(work), "feed", mtime=epoch)[0]))
+    kernel = make_tree(work / "k", {"vmlinuz": "kernel"}) + "/vmlinuz"
+    grafts.append(("/boot/vmlinuz", kernel))
+    for dummy, path in grafts:
+        os.utime(path, (epoch, epoch))
+    out = str(tmp_path / (name + ".iso"))
+    iso_media.write_iso(out, label or "HYB_" + name.upper(), grafts, boot_modes, "/boot/grub/bios.img",
+                        "/boot/grub/efiboot.img", epoch)
+    return out
+
+
+@pytest.fixture(scope="module")
+def hybrid_isos(tmp_path_factory):
+    """{name: ISO written by write_iso}: bios+uefi, and uefi-only twice from separate work dirs."""
+    if MISSING or XORRISO is None or not os.path.isdir(boot_loader.EFI_DIR) \
+            or not os.path.isfile(boot_loader.BOOT_HYBRID):
+        pytest.skip("needs xorriso, grub-mkimage, dosfstools, mtools, grub-pc-bin and grub-efi-amd64-bin")
+    tmp = tmp_path_factory.mktemp("hybrid")
+    return {"both": write_hybrid(tmp, "both", ("bios", "uefi")),
+            "uefi": write_hybrid(tmp, "uefi", ("uefi",), label="SAME"),
+            "uefi-again": write_hybrid(tmp, "uefi-again", ("uefi",), label="SAME")}
+
+
+def el_torito(iso):
+    result = subprocess.run(["xorriso", "-indev", iso, "-report_el_torito", "plain"], check=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, env=clean_env())
+    return [line.split()[-1] for line in result.stdout.splitlines() if line.startswith("El Torito img path")]
+
+
+def test_write_iso_bios_uefi(hybrid_isos):
+    iso = hybrid_isos["both"]
+    assert iso_media.volume_label(iso) == "HYB_BOTH"
+    assert sorted(iso_media.list_files(iso)) == ["/boot/grub/bios.img", "/boot/grub/efiboot.img", "/boot/vmlinuz"]
+    assert el_torito(iso) == ["/boot/grub/bios.img", "/boot/grub/efiboot.img"]
+    with open(iso, "rb") as handle:
+        assert handle.read(512)[510:] == b"\x55\xaa"  # the hybrid MBR for USB sticks (BIOS)
+
+
+def test_write_iso_uefi_only_and_reproducible(hybrid_isos):
+    assert el_torito(hybrid_isos["uefi"]) == ["/boot/grub/efiboot.img"]
+    assert iso_media.volume_label(hybrid_isos["uefi"]) == "SAME"
+    with open(hybrid_isos["uefi"], "rb") as one, open(hybrid_isos["uefi-again"], "rb") as two:
+        assert one.read() == two.read()  # same inputs and epoch: same bytes
+
+
+def _has_efi_partition(iso):
+    """True if UEFI firmware finds an ESP on the ISO as a disk: an MBR 0xEF partition or a GPT at LBA 1."""
+    with open(iso, "rb") as handle:
+        head = handle.read(2048)
+    mbr_types = [head[446 + 16 * index + 4] for index in range(4)]
+    return 0xEF in mbr_types or 0xEE in mbr_types or head[512:520] == b"EFI PART"
+
+
+@pytest.mark.parametrize("name", ["both", "uefi"])
+def test_write_iso_has_efi_partition_for_usb(hybrid_isos, name):
+    assert _has_efi_partition(hybrid_isos[name])
