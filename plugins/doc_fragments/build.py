@@ -14,7 +14,8 @@ options:
   config_dir:
     description:
       - Base directory for relative C(source) and C(path) entries in the configuration.
-      - Defaults to the directory of O(config_file). With O(config) and no O(config_dir), a relative path is an error.
+      - Defaults to the directory of the configuration file when one is given. Otherwise a relative path in the
+        configuration is an error.
     type: path
   build_dir:
     description:

@@ -21,21 +21,23 @@ options:
   compression:
     description:
       - Compressor of the squashfs root filesystem.
+      - Defaults to C(zstd); for a Live ISO input, to the compressor it was built with (a different one
+        rebuilds the squashfs instead of taking the remaster fast path).
     type: str
     choices: [zstd, xz, gzip, lz4]
-    default: zstd
   compression_level:
     description:
-      - Compression level for C(zstd) (1-22) or C(gzip) (1-9). Defaults to mksquashfs's default (zstd 15, gzip 9).
+      - Compression level for C(zstd) (1-22) or C(gzip) (1-9). Defaults to mksquashfs's default (zstd 15, gzip 9),
+        or for a Live ISO input built with the same compressor, to its level.
     type: int
   boot_modes:
     description:
       - Firmware the ISO boots on. C(bios) adds a GRUB El Torito image and a hybrid MBR; C(uefi) adds a FAT
         EFI boot image and a GPT, so the ISO also boots when written to a USB stick.
+      - Defaults to both; for a Live ISO input, to the boot modes it was built with.
     type: list
     elements: str
     choices: [bios, uefi]
-    default: [bios, uefi]
   secure_boot:
     description:
       - C(auto) uses the image's signed shim and signed GRUB (Debian C(shim-signed), C(grub-efi-amd64-signed))

@@ -34,10 +34,13 @@ def _env(source_date_epoch=None):
     return clean_env({"SOURCE_DATE_EPOCH": str(source_date_epoch)} if source_date_epoch is not None else None)
 
 
-def mkisofs_argv(output, label, grafts, boot_modes, bios_image=None, efi_image=None):
+def mkisofs_argv(output, label, grafts, boot_modes, bios_image=None, efi_image=None, source_date_epoch=None):
     """argv for a hybrid ISO. ``grafts`` is [(path on media, host path)]; boot images must be among them."""
     argv = ["xorriso", "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-volid", label,
             "-joliet", "-joliet-long", "-rational-rock", "-graft-points"]
+    if source_date_epoch is not None:
+        # Directories that graft points create have no source file: without this they get "now".
+        argv += ["--set_all_file_dates", "=%d" % source_date_epoch]
     if "bios" in boot_modes:
         argv += ["-eltorito-boot", bios_image.lstrip("/"), "-no-emul-boot", "-boot-load-size", "4",
                  "-boot-info-table", "--grub2-boot-info", "--grub2-mbr", "/usr/lib/grub/i386-pc/boot_hybrid.img"]
@@ -54,7 +57,8 @@ def mkisofs_argv(output, label, grafts, boot_modes, bios_image=None, efi_image=N
 
 
 def write_iso(output, label, grafts, boot_modes, bios_image=None, efi_image=None, source_date_epoch=None):
-    run(mkisofs_argv(output, label, grafts, boot_modes, bios_image, efi_image), env=_env(source_date_epoch),
+    run(mkisofs_argv(output, label, grafts, boot_modes, bios_image, efi_image, source_date_epoch),
+        env=_env(source_date_epoch),
         what="xorriso (writing the ISO)", timeout=7200)
 
 

@@ -30,7 +30,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loa
 from ansible_collections.liveiso.customizer.plugins.module_utils.build import Build, check_output_path
 from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import (
     chroot_environment, host_dns, services_held)
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config, FileSpec
+from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import (
     build_digest, input_checksum, output_is_current, read_stamp, sha256_file, write_stamp)
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
@@ -72,9 +72,9 @@ class LiveIsoRequest:
     output: str
     config: Config
     volume_label: Optional[str] = None
-    compression: str = "zstd"
+    compression: Optional[str] = None        # None: zstd, or the input Live ISO's
     compression_level: Optional[int] = None
-    boot_modes: Tuple[str, ...] = BOOT_MODES
+    boot_modes: Optional[Tuple[str, ...]] = None  # None: bios + uefi, or the input Live ISO's
     secure_boot: str = "auto"
     source_date_epoch: Optional[int] = None
     build_dir: Optional[str] = None
@@ -83,7 +83,8 @@ class LiveIsoRequest:
 
     def options(self):
         return {"volume_label": self.volume_label, "compression": self.compression,
-                "compression_level": self.compression_level, "boot_modes": list(self.boot_modes),
+                "compression_level": self.compression_level,
+                "boot_modes": list(self.boot_modes) if self.boot_modes else None,
                 "secure_boot": self.secure_boot, "source_date_epoch": self.source_date_epoch}
 
 
@@ -91,20 +92,22 @@ def validate_request(request):
     if request.volume_label is not None and not iso_media.LABEL_RE.match(request.volume_label):
         raise ConfigError("volume_label", "%r is not a valid volume label" % request.volume_label,
                           "Use 1 to 32 characters of A-Z, a-z, 0-9, _ and -.")
-    if request.compression not in COMPRESSORS:
-        raise ConfigError("compression", "%r is not one of %s" % (request.compression, ", ".join(COMPRESSORS)))
-    bounds = LEVELS[request.compression]
+    compression = request.compression or "zstd"
+    if compression not in COMPRESSORS:
+        raise ConfigError("compression", "%r is not one of %s" % (compression, ", ".join(COMPRESSORS)))
+    bounds = LEVELS[compression]
     if request.compression_level is not None:
         if bounds is None:
-            raise ConfigError("compression_level", "%s takes no compression level" % request.compression)
+            raise ConfigError("compression_level", "%s takes no compression level" % compression)
         if not bounds[0] <= request.compression_level <= bounds[1]:
             raise ConfigError("compression_level", "%d is out of range %d..%d for %s"
-                              % (request.compression_level, bounds[0], bounds[1], request.compression))
-    if not request.boot_modes or any(m not in BOOT_MODES for m in request.boot_modes):
+                              % (request.compression_level, bounds[0], bounds[1], compression))
+    if request.boot_modes is not None and (not request.boot_modes
+                                           or any(m not in BOOT_MODES for m in request.boot_modes)):
         raise ConfigError("boot_modes", "must be a non-empty list of bios and uefi")
     if request.secure_boot not in SECURE_BOOT:
         raise ConfigError("secure_boot", "%r is not one of %s" % (request.secure_boot, ", ".join(SECURE_BOOT)))
-    if request.secure_boot == "required" and "uefi" not in request.boot_modes:
+    if request.secure_boot == "required" and "uefi" not in (request.boot_modes or BOOT_MODES):
         raise ConfigError("secure_boot", "required needs uefi in boot_modes")
     if request.config.iso.initramfs_type == "full-os":
         raise ConfigError("config.iso.initramfsType", "full-os is not supported by liveiso.customizer",
@@ -134,14 +137,16 @@ class LivePlan(object):
         self.label = request.volume_label or "LIVE_%s" % digest[:10].upper()
         self.boot_id = saved.get("boot_id") or digest[:16]
         self.image_args = list(saved.get("image_args", []))
-        self.extra_args = list(saved.get("extra_args", [])) + missing_args(saved.get("extra_args", []),
-                                                                          request.config.iso.kernel_extra_args)
+        earlier = list(saved.get("extra_args", []))
+        self.extra_args = earlier + missing_args(earlier, request.config.iso.kernel_extra_args)
         self.files = merge_files(saved.get("additional_files"), request.config.iso.additional_files)
         self.kernel_version = saved.get("kernel_version")
         self.secure_boot = bool(saved.get("secure_boot", False))
-        self.boot_modes = list(saved.get("boot_modes") or request.boot_modes)
-        self.compression = saved.get("compression", request.compression)
-        self.compression_level = saved.get("compression_level", request.compression_level)
+        self.boot_modes = list(request.boot_modes or saved.get("boot_modes") or BOOT_MODES)
+        self.compression = request.compression or saved.get("compression") or "zstd"
+        self.compression_level = request.compression_level
+        if self.compression_level is None and self.compression == saved.get("compression"):
+            self.compression_level = saved.get("compression_level")
 
     def kernel_args(self):
         args = live_args(self.label)
@@ -282,7 +287,7 @@ def build_from_disk(build, request, info, plan, notes):
         with chroot_environment(image.root) as chroot:
             chain = prepare_root(build, chroot, request, plan, notes)
         with build.step("make-squashfs"):
-            make_squashfs(image.root, rootfs, request.compression, request.compression_level,
+            make_squashfs(image.root, rootfs, plan.compression, plan.compression_level,
                           request.source_date_epoch)
         with build.step("unmount-image"):
             stack.close()
@@ -320,8 +325,8 @@ def build_from_iso(build, request, live, plan, notes):
             stack.enter_context(mounted(device, lower, fstype="squashfs", options=["ro"]))
             stack.enter_context(overlaid(lower, root, build.path("mnt"), "squashfs"))
             if not plan.kernel_version:
-                modules = [d for d in os.listdir(os.path.join(root, "lib/modules"))] \
-                    if os.path.isdir(os.path.join(root, "lib/modules")) else []
+                modules_dir = os.path.join(root, "lib/modules")
+                modules = sorted(os.listdir(modules_dir)) if os.path.isdir(modules_dir) else []
                 if len(modules) != 1:
                     raise ImageError("cannot tell the kernel version of %s (modules for: %s)."
                                      % (live.path, ", ".join(modules) or "none"), "Rebuild it from its disk image.")
@@ -329,7 +334,7 @@ def build_from_iso(build, request, live, plan, notes):
         with chroot_environment(root) as chroot:
             chain = prepare_root(build, chroot, request, plan, notes, kernel_source=kernel)
         with build.step("make-squashfs"):
-            make_squashfs(root, rootfs, request.compression, request.compression_level, epoch)
+            make_squashfs(root, rootfs, plan.compression, plan.compression_level, epoch)
         with build.step("unmount-image"):
             stack.close()
     if epoch is not None:
@@ -361,11 +366,11 @@ def remaster_iso(build, request, live, plan, notes):
     return tmp
 
 
-def remaster_keeps(request, plan):
+def remaster_keeps(request, plan, saved):
     """Can the fast path honour ``request``? It keeps the ISO's boot setup and squashfs as they are."""
-    if tuple(plan.boot_modes) != tuple(request.boot_modes):
+    if list(plan.boot_modes) != list(saved.get("boot_modes") or []):
         return False
-    if (request.compression, request.compression_level) != (plan.compression, plan.compression_level):
+    if (plan.compression, plan.compression_level) != (saved.get("compression"), saved.get("compression_level")):
         return False
     if request.secure_boot == "off" and plan.secure_boot or request.secure_boot == "required" and not plan.secure_boot:
         return False
@@ -399,14 +404,12 @@ def build_live_iso(request):
         if info.format == "iso":
             live = iso_media.open_live_iso(request.image, build.workdir)
             plan = LivePlan(request, digest, live.saved if live.flavour == "liveiso" else None)
-            if live.flavour == "liveiso" and not customizing and remaster_keeps(request, plan):
+            if live.flavour == "liveiso" and not customizing and remaster_keeps(request, plan, live.saved):
                 path = "remaster"
                 tmp = remaster_iso(build, request, live, plan, notes)
             else:
                 path = "rebuild-from-iso"
                 plan.boot_id = digest[:16]
-                plan.boot_modes = list(request.boot_modes)
-                plan.compression, plan.compression_level = request.compression, request.compression_level
                 tmp = build_from_iso(build, request, live, plan, notes)
         else:
             plan = LivePlan(request, digest)

@@ -21,9 +21,9 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.runner import _
 # Options of Live ISO output, shared by liveos_iso and image_customize (doc fragment live_iso).
 LIVE_ISO_OPTIONS = dict(
     volume_label=dict(type='str'),
-    compression=dict(type='str', choices=['zstd', 'xz', 'gzip', 'lz4'], default='zstd'),
+    compression=dict(type='str', choices=['zstd', 'xz', 'gzip', 'lz4']),
     compression_level=dict(type='int'),
-    boot_modes=dict(type='list', elements='str', choices=['bios', 'uefi'], default=['bios', 'uefi']),
+    boot_modes=dict(type='list', elements='str', choices=['bios', 'uefi']),
     secure_boot=dict(type='str', choices=['auto', 'required', 'off'], default='auto'),
     source_date_epoch=dict(type='int'),
 )
@@ -39,7 +39,7 @@ def _live_request(module, config):
         volume_label=params['volume_label'],
         compression=params['compression'],
         compression_level=params['compression_level'],
-        boot_modes=tuple(params['boot_modes']),
+        boot_modes=tuple(params['boot_modes']) if params['boot_modes'] else None,
         secure_boot=params['secure_boot'],
         source_date_epoch=params['source_date_epoch'],
         build_dir=params['build_dir'],

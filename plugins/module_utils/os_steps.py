@@ -98,8 +98,8 @@ def _chroot_step(chroot, argv, what, key=None, **kwargs):
     try:
         return chroot.run(argv, what=what, **kwargs)
     except CommandError as err:
-        raise StepError("%s%s failed (exit %s): %s" % (key + ": " if key else "", what, err.returncode,
-                                                      err.output_tail))
+        prefix = key + ": " if key else ""
+        raise StepError("%s%s failed (exit %s): %s" % (prefix, what, err.returncode, err.output_tail))
 
 
 # ---------------------------------------------------------------- steps

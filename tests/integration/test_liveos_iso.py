@@ -7,7 +7,6 @@ reaching done with the seed's hostname): a TCG boot costs about two minutes of b
 import json
 import os
 import re
-import subprocess
 import sys
 
 import pytest
@@ -138,7 +137,8 @@ def test_example1_rerun_and_check_mode(ex1, base_dir, work):
     again = run_module(work, "image_customize", **params)
     assert again["changed"] is False and again["sha256"] == ex1["sha256"]
     assert again["volume_label"] == ex1["volume_label"]
-    checked = run_module(work, "image_customize", check=True, **dict(params, compression_level=LEVEL + 1))
+    params["compression_level"] = LEVEL + 1
+    checked = run_module(work, "image_customize", check=True, **params)
     assert checked["changed"] is True and sha256(ex1["output"]) == ex1["sha256"]
 
 

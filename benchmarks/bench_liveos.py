@@ -1,0 +1,141 @@
+"""Live ISO builds against the floor, the fast path against cp, and the squashfs compressors.
+
+1. Disk image -> ISO. Floor: the same dracut, mksquashfs, grub-mkimage/mkfs.vfat/mcopy and xorriso commands run
+   directly on the same (read-only mounted) root filesystem of the raw base image. Ours: liveos_iso's pipeline.
+2. ISO-only re-customization (new seed files) against `cp` of the same ISO, page cache warm for both.
+3. mksquashfs of the same root with zstd (default level and 3), xz, gzip, lz4: seconds and bytes.
+Run as root: python3 benchmarks/bench_liveos.py [--skip-compressors]
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+from common import base_image, drop_caches, save, sh, timed
+
+from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, iso_media, live_initrd
+from ansible_collections.liveiso.customizer.plugins.module_utils.config import parse_config
+from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import LiveIsoRequest, build_live_iso
+from ansible_collections.liveiso.customizer.plugins.module_utils.squashfs import mksquashfs_argv
+
+
+class MountedRoot(object):
+    """The raw image's root filesystem mounted read-only with /dev /proc /sys /run, by hand."""
+
+    def __init__(self, raw, mnt):
+        self.raw, self.mnt, self.loop, self.binds = raw, mnt, None, []
+
+    def __enter__(self):
+        part = [p for p in json.loads(sh("sfdisk", "-J", self.raw))["partitiontable"]["partitions"]
+                if p["type"].upper() != "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"][0]
+        self.loop = sh("losetup", "--find", "--show", "--read-only", "--offset", part["start"] * 512,
+                       "--sizelimit", part["size"] * 512, self.raw).strip()
+        os.makedirs(self.mnt, exist_ok=True)
+        sh("mount", "-o", "ro,noload", self.loop, self.mnt)
+        return self
+
+    def chroot_mounts(self):
+        for name, args in (("dev", ["--bind", "/dev"]), ("proc", ["-t", "proc", "proc"]),
+                           ("sys", ["-t", "sysfs", "sysfs"]), ("run", ["-t", "tmpfs", "tmpfs"])):
+            sh("mount", *args, os.path.join(self.mnt, name))
+            self.binds.append(os.path.join(self.mnt, name))
+
+    def chroot_unmount(self):
+        while self.binds:
+            sh("umount", self.binds.pop())
+
+    def __exit__(self, *exc):
+        self.chroot_unmount()
+        sh("umount", self.mnt)
+        sh("losetup", "-d", self.loop)
+
+
+def floor(raw, work):
+    """The raw commands, timed as a whole (mount to ISO)."""
+    out = os.path.join(work, "floor")
+    os.makedirs(out)
+    with MountedRoot(raw, os.path.join(work, "floor-mnt")) as root:
+        root.chroot_mounts()
+        version = sorted(n[8:] for n in os.listdir(os.path.join(root.mnt, "boot")) if n.startswith("vmlinuz-"))[-1]
+        os.makedirs(os.path.join(root.mnt, live_initrd.WORK.lstrip("/")))
+        sh("chroot", root.mnt, *live_initrd.dracut_argv(version, live_initrd.WORK + "/initrd.img"))
+        shutil.copyfile(os.path.join(root.mnt, live_initrd.WORK.lstrip("/"), "initrd.img"),
+                        os.path.join(out, "initrd.img"))
+        root.chroot_unmount()
+        shutil.copyfile(os.path.join(root.mnt, "boot/vmlinuz-" + version), os.path.join(out, "vmlinuz"))
+        sh(*mksquashfs_argv(root.mnt, os.path.join(out, "rootfs.img")))
+        chain = {"BOOTX64.EFI": root.mnt + "/usr/lib/shim/shimx64.efi.signed",
+                 "grubx64.efi": root.mnt + "/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed",
+                 "mmx64.efi": root.mnt + "/usr/lib/shim/mmx64.efi.signed"}
+        bios = boot_loader.make_bios_image(out, "0123456789abcdef")
+        efi = boot_loader.make_efi_image(out, "0123456789abcdef", chain)[0]
+    with open(os.path.join(out, "grub.cfg"), "w") as handle:
+        handle.write(boot_loader.grub_cfg(["root=live:CDLABEL=FLOOR"]))
+    grafts = [("/boot/grub/bios.img", bios), ("/boot/grub/efiboot.img", efi), ("/boot/vmlinuz", out + "/vmlinuz"),
+              ("/boot/initrd.img", out + "/initrd.img"), ("/liveos/rootfs.img", out + "/rootfs.img"),
+              ("/boot/grub/grub.cfg", out + "/grub.cfg")]
+    sh(*iso_media.mkisofs_argv(os.path.join(work, "floor.iso"), "FLOOR", grafts, ("bios", "uefi"),
+                               "/boot/grub/bios.img", "/boot/grub/efiboot.img"))
+
+
+def ours(raw, output, config=None):
+    return build_live_iso(LiveIsoRequest(image=raw, output=output, config=parse_config(config or {}, HERE_DATA)))
+
+
+HERE_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration", "data",
+                         "example1-site-b")
+SEED = {"iso": {"additionalFiles": {"cloud-init-data/user-data": "/cloud-init-data/user-data",
+                                    "cloud-init-data/meta-data": "/cloud-init-data/meta-data",
+                                    "cloud-init-data/network-config": "/cloud-init-data/network-config"}}}
+
+
+def compressors(raw, work):
+    rows = []
+    with MountedRoot(raw, os.path.join(work, "comp-mnt")) as root:
+        for comp, level in (("zstd", None), ("zstd", 3), ("xz", None), ("gzip", None), ("lz4", None)):
+            dest = os.path.join(work, "c.img")
+            seconds = timed(sh, *mksquashfs_argv(root.mnt, dest, comp, level))[0]
+            rows.append({"compression": comp, "level": level or "default", "seconds": round(seconds, 1),
+                         "mib": round(os.path.getsize(dest) / 1048576.0, 1)})
+            os.unlink(dest)
+    return rows
+
+
+def main():
+    base_image.ensure()
+    raw = base_image.image_path("raw")
+    work = tempfile.mkdtemp(prefix="bench-liveos-", dir="/var/tmp")
+    try:
+        drop_caches()
+        floor_s = timed(floor, raw, work)[0]
+        drop_caches()
+        ours_s, result = timed(ours, raw, os.path.join(work, "base.iso"))
+        # the fast path: the same seed swap, against cp of the ISO, both with a warm page cache
+        base = os.path.join(work, "base.iso")
+        sh("cp", base, os.path.join(work, "warm.iso"))
+        cp_s = min(timed(sh, "cp", base, os.path.join(work, "cp%d.iso" % i))[0] for i in range(3))
+        fast = []
+        for index in range(3):
+            fast.append(timed(build_live_iso, LiveIsoRequest(
+                image=base, output=os.path.join(work, "site%d.iso" % index), config=parse_config(
+                    dict(SEED, iso=dict(SEED["iso"], kernelCommandLine={"extraCommandLine": ["site=%d" % index]})),
+                    HERE_DATA)))[0])
+        data = {
+            "iso_build": {"floor_seconds": round(floor_s, 1), "ours_seconds": round(ours_s, 1),
+                          "ratio": round(ours_s / floor_s, 3), "target_ratio": 1.15,
+                          "ours_steps": {s["name"]: s["seconds"] for s in result["steps"]},
+                          "iso_mib": round(result["size"] / 1048576.0, 1)},
+            "remaster": {"cp_seconds": round(cp_s, 2), "ours_seconds": [round(s, 2) for s in fast],
+                         "ratio": round(min(fast) / cp_s, 2), "target_ratio": 1.5},
+        }
+        if "--skip-compressors" not in sys.argv:
+            data["compressors"] = compressors(raw, work)
+        save("liveos", data)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

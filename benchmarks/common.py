@@ -1,0 +1,46 @@
+"""Shared helpers for the benchmarks: the library on sys.path, the cached base image, timing, results."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "build", "collections"))
+sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
+sys.path.insert(0, os.path.join(REPO, "tests"))
+
+import base_image  # noqa: E402  pylint: disable=unused-import  (re-exported to the benchmarks)
+
+RESULTS = os.path.join(HERE, "results")
+
+
+def sh(*argv, **kwargs):
+    """Run a command (the floor: raw tools, no library); return stdout."""
+    return subprocess.run([str(a) for a in argv], check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          **kwargs).stdout.decode()
+
+
+def timed(func, *args, **kwargs):
+    start = time.monotonic()
+    value = func(*args, **kwargs)
+    return time.monotonic() - start, value
+
+
+def drop_caches():
+    """Start each measurement from a cold page cache, so neither side profits from the other's reads."""
+    subprocess.run(["sync"], check=True)
+    with open("/proc/sys/vm/drop_caches", "w") as handle:
+        handle.write("3\n")
+
+
+def save(name, data):
+    os.makedirs(RESULTS, exist_ok=True)
+    path = os.path.join(RESULTS, name + ".json")
+    with open(path, "w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    print(json.dumps(data, indent=2, sort_keys=True))
+    return path
