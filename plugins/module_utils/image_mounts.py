@@ -217,6 +217,23 @@ def mounted_image(raw, workdir, mode="rw", skip_fstypes=()):
 
 
 @contextlib.contextmanager
+def mounted_squashfs(squash, workdir, writable=True):
+    """A squashfs root filesystem image mounted read-only at ``workdir/root``, under an overlay if ``writable``."""
+    lower = os.path.join(workdir, "lower-squashfs")
+    root = os.path.join(workdir, "root")
+    os.makedirs(lower, exist_ok=True)
+    os.makedirs(root, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        device = stack.enter_context(loop_device(squash, read_only=True))
+        if writable:
+            stack.enter_context(mounted(device, lower, fstype="squashfs", options=["ro"]))
+            stack.enter_context(overlaid(lower, root, workdir, "squashfs"))
+        else:
+            stack.enter_context(mounted(device, root, fstype="squashfs", options=["ro"]))
+        yield root
+
+
+@contextlib.contextmanager
 def _extracted_only(raw, offset, directory):
     extract(raw, offset, directory)
     yield directory

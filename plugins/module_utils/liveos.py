@@ -36,11 +36,10 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.digest import (
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import (
     inspect_image, make_raw_work_copy)
-from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import mounted_image, overlaid
+from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import mounted_image, mounted_squashfs
 from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import (
     grub_cfg_args, missing_args)
 from ansible_collections.liveiso.customizer.plugins.module_utils.live_initrd import build_initrd
-from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import loop_device, mounted
 from ansible_collections.liveiso.customizer.plugins.module_utils.os_steps import (
     FINALIZE_STEPS, OS_STEPS, StepContext, planned_steps)
 from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG, run
@@ -317,13 +316,7 @@ def build_from_iso(build, request, live, plan, notes):
     rootfs = build.path("rootfs.img")
     with contextlib.ExitStack() as stack:
         with build.step("mount-image"):
-            lower = build.path("mnt", "lower-squashfs")
-            root = build.path("mnt", "root")
-            os.makedirs(lower)
-            os.makedirs(root)
-            device = stack.enter_context(loop_device(squash, read_only=True))
-            stack.enter_context(mounted(device, lower, fstype="squashfs", options=["ro"]))
-            stack.enter_context(overlaid(lower, root, build.path("mnt"), "squashfs"))
+            root = stack.enter_context(mounted_squashfs(squash, build.path("mnt")))
             if not plan.kernel_version:
                 modules_dir = os.path.join(root, "lib/modules")
                 modules = sorted(os.listdir(modules_dir)) if os.path.isdir(modules_dir) else []

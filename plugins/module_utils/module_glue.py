@@ -77,9 +77,41 @@ def _liveos_iso(module):
     return build_live_iso(_live_request(module, config))
 
 
+def _cloudinit_seed(module):
+    from ansible_collections.liveiso.customizer.plugins.module_utils import cloudinit_seed as seed
+    params = module.params
+    try:
+        files = seed.render_seed(params['meta_data'], params['user_data'], params['network_config'],
+                                 params['vendor_data'], params['instance_id'], params['host'])
+    finally:
+        module.no_log_values.update(_SECRETS)
+    notes = ["offline checks passed: %s" % ", ".join(sorted(files))]
+    medium = params['live_medium_path']
+    if params['validate_with_image']:
+        from ansible_collections.liveiso.customizer.plugins.module_utils.seed_schema import validate_in_image
+        facts = validate_in_image(params['validate_with_image'], files)
+        notes += facts['notes']
+        medium = medium or facts['live_medium']
+    medium = medium or seed.MEDIUM_PATHS['dracut']
+    changed, diffs = seed.write_seed(params['dest'], files, module.check_mode, params['show_secrets'])
+    result = dict(
+        changed=bool(changed),
+        files=dict((name, '%s/%s' % (params['dest'].rstrip('/'), name)) for name in files),
+        changed_files=changed,
+        instance_id=seed.load_yaml('meta-data', files['meta-data'])['instance-id'],
+        config=seed.config_fragment(params['placement'], params['dest'], medium, files=files),
+        live_medium_path=medium,
+        notes=notes,
+    )
+    if module._diff:
+        result['diff'] = diffs
+    return result
+
+
 HANDLERS = {
     'image_customize': _image_customize,
     'liveos_iso': _liveos_iso,
+    'cloudinit_seed': _cloudinit_seed,
 }
 
 

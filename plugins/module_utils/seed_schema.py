@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validate a NoCloud seed with the cloud-init of the image that will read it (private to this collection).
+
+The image (a disk image, or a Live ISO's squashfs root) is mounted read-only under an overlay, the seed files
+are copied into the chroot's tmpfs /run, and the image's own ``cloud-init schema`` checks them. Nothing in
+the image changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+
+from ansible_collections.liveiso.customizer.plugins.module_utils import iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils.build import require_root
+from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import chroot_environment
+from ansible_collections.liveiso.customizer.plugins.module_utils.cloudinit_seed import MEDIUM_PATHS, SeedError
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import inspect_image, make_raw_work_copy
+from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import mounted_image, mounted_squashfs
+from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import signals_raise
+
+WORK = "/run/liveiso-seed"
+LINE_RE = re.compile(r"(?:line |:)(\d+)")
+
+
+@contextlib.contextmanager
+def image_root(image, workdir):
+    """The root filesystem of a disk image or Live ISO, read-only under an overlay."""
+    info = inspect_image(image)
+    if info.format == "iso":
+        squash = iso_media.extract(image, iso_media.ROOTFS, os.path.join(workdir, "rootfs.img"))
+        with mounted_squashfs(squash, os.path.join(workdir, "mnt")) as root:
+            yield root
+        return
+    raw = image
+    if info.format != "raw":
+        raw = make_raw_work_copy(info, os.path.join(workdir, "image.raw"))
+    with mounted_image(raw, os.path.join(workdir, "mnt"), mode="overlay", skip_fstypes=("vfat",)) as mounted:
+        yield mounted.root
+
+
+def live_medium(chroot):
+    """Where the image's initramfs mounts the live medium: dracut or Debian's live-boot."""
+    for base in ("/usr/lib/dracut/modules.d", "/lib/dracut/modules.d"):
+        if os.path.isdir(chroot.path(base + "/90dmsquash-live")):
+            return MEDIUM_PATHS["dracut"]
+    if os.path.isdir(chroot.path("/usr/lib/live/boot")) or os.path.isfile(chroot.path("/bin/live-boot")):
+        return MEDIUM_PATHS["live-boot"]
+    return MEDIUM_PATHS["dracut"]
+
+
+def _schema(chroot, name, schema_type=None):
+    argv = ["cloud-init", "schema", "--config-file", WORK + "/" + name]
+    if schema_type:
+        argv += ["--schema-type", schema_type]
+    return chroot.run(argv, check=False, merge_output=True)
+
+
+def validate_in_image(image, files):
+    """Run the image's ``cloud-init schema`` on user-data (and network-config where it can); return facts."""
+    require_root()
+    facts = {"notes": []}
+    workdir = tempfile.mkdtemp(prefix="liveiso-seed-", dir=os.environ.get("TMPDIR", "/var/tmp"))
+    try:
+        with signals_raise(), image_root(image, workdir) as root, chroot_environment(root) as chroot:
+            if not chroot.which("cloud-init"):
+                raise ImageError("%s has no cloud-init to validate the seed with." % image,
+                                 "Install cloud-init in the image, or drop validate_with_image.")
+            facts["live_medium"] = live_medium(chroot)
+            version = chroot.run(["cloud-init", "--version"], check=False, merge_output=True).stdout.strip()
+            facts["cloud_init_version"] = version.split()[-1] if version else "unknown"
+            os.makedirs(chroot.path(WORK), mode=0o700, exist_ok=True)
+            for name, text in files.items():
+                with open(chroot.path(WORK + "/" + name), "w") as handle:
+                    handle.write(text)
+            checks = [("user-data", None)]
+            if "vendor-data" in files and files["vendor-data"].startswith("#cloud-config"):
+                checks.append(("vendor-data", None))
+            if "network-config" in files:
+                checks.append(("network-config", "network-config"))
+            for name, schema_type in checks:
+                if name == "user-data" and not files[name].startswith("#cloud-config"):
+                    continue  # scripts and MIME parts have no schema
+                result = _schema(chroot, name, schema_type)
+                output = result.stdout.strip()
+                if result.returncode != 0 and schema_type and ("unrecognized arguments" in output
+                                                               or "invalid choice" in output):
+                    facts["notes"].append("network-config checked offline only: cloud-init %s has no "
+                                          "network-config schema" % facts["cloud_init_version"])
+                    continue
+                if result.returncode != 0:
+                    lines = [row for row in output.splitlines() if "Invalid" in row or "Error" in row] \
+                        or output.splitlines()[-3:]
+                    match = LINE_RE.search(" ".join(lines))
+                    raise SeedError(name, "cloud-init %s schema check failed: %s"
+                                    % (facts["cloud_init_version"], " | ".join(lines)[:800]),
+                                    line=int(match.group(1)) if match else None)
+                facts["notes"].append("%s valid for cloud-init %s" % (name, facts["cloud_init_version"]))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return facts

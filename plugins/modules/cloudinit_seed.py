@@ -1,0 +1,174 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: cloudinit_seed
+short_description: Render and validate a cloud-init NoCloud seed and say how to place it
+version_added: 0.1.0
+description:
+  - Writes a NoCloud seed (C(meta-data), C(user-data), C(network-config), C(vendor-data)) into O(dest).
+  - A dict is serialised to YAML (user-data gets the C(#cloud-config) header); a string is taken as it is
+    (a cloud-config, a shell script, MIME multipart).
+  - Validates before writing, offline - YAML parses, user-data is a known format, network-config is version 1
+    or 2 with a known structure, meta-data has an instance-id. With O(validate_with_image) it also runs that
+    image's own C(cloud-init schema) in a chroot, so the check uses the cloud-init version that will read it.
+  - Returns the configuration fragment that places the seed on the ISO media (O(placement=iso), the first
+    example of the Image Customizer's ISO documentation) or in the root filesystem (O(placement=rootfs)), ready
+    to merge into an M(liveiso.customizer.image_customize) or M(liveiso.customizer.liveos_iso) configuration.
+  - Password hashes and keys in user-data are never shown in results, diffs or errors unless
+    O(show_secrets=true).
+author:
+  - liveiso.customizer contributors (@liveiso)
+attributes:
+  check_mode:
+    support: full
+    description: Renders and validates, reports what would change, writes nothing.
+  diff_mode:
+    support: full
+    description: Shows each file's change; user-data and vendor-data only as summaries unless O(show_secrets=true).
+  idempotent:
+    support: full
+    description: A file is written only if its content differs.
+options:
+  dest:
+    description: Directory to write the seed files into. Created if missing.
+    type: path
+    required: true
+  meta_data:
+    description: meta-data as a dict or YAML text. C(instance-id) is added when missing (see O(instance_id)).
+    type: raw
+  user_data:
+    description: user-data as a dict (a cloud-config) or a string.
+    type: raw
+  network_config:
+    description: network-config (version 1 or 2) as a dict or YAML text. Left out when not given.
+    type: raw
+  vendor_data:
+    description: vendor-data as a dict (a cloud-config) or a string. Left out when not given.
+    type: raw
+  instance_id:
+    description:
+      - The seed's instance-id. Defaults to the one in O(meta_data), else to C(iid-) and 16 hex digits derived
+        from O(host) and the seed's content, so it changes (and cloud-init re-runs its first boot) exactly
+        when the seed changes.
+    type: str
+  host:
+    description: Name mixed into the default instance-id (for example C(inventory_hostname)).
+    type: str
+  placement:
+    description:
+      - C(iso) returns the fragment that copies the files onto the media under C(/cloud-init-data), links
+        C(/var/lib/cloud/seed/nocloud) to them in a postCustomization script and adds C(ds=nocloud).
+      - C(rootfs) returns the fragment that copies them to C(/var/lib/cloud/seed/nocloud) in the image.
+    type: str
+    choices: [iso, rootfs]
+    default: iso
+  live_medium_path:
+    description:
+      - Where the booted live system sees the medium, for the symlink of O(placement=iso).
+        C(/run/initramfs/live) with dracut, C(/run/live/medium) with Debian's live-boot.
+      - Defaults to what O(validate_with_image) shows the image uses, else C(/run/initramfs/live).
+    type: str
+  validate_with_image:
+    description: A disk image or Live ISO whose own cloud-init validates the seed (needs root).
+    type: path
+  show_secrets:
+    description: Show user-data and vendor-data in diffs. Off by default; they often carry password hashes.
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+- name: Seed for one site, validated with the image's own cloud-init
+  liveiso.customizer.cloudinit_seed:
+    dest: /srv/seeds/site-a
+    host: site-a
+    meta_data:
+      local-hostname: edge-a1
+    user_data:
+      users:
+        - name: ops
+          ssh_authorized_keys: ["ssh-ed25519 AAAA... ops@example"]
+          sudo: ALL=(ALL) NOPASSWD:ALL
+    network_config:
+      version: 2
+      ethernets:
+        uplink:
+          match: {macaddress: "52:54:00:12:34:56"}
+          addresses: [192.0.2.10/24]
+          routes: [{to: default, via: 192.0.2.1}]
+    validate_with_image: /srv/images/debian-12.qcow2
+  register: seed
+  become: true
+
+- name: Build the site ISO from the base ISO with the returned fragment
+  liveiso.customizer.liveos_iso:
+    image: /srv/iso/base.iso
+    output: /srv/iso/site-a.iso
+    iso: "{{ seed.config.iso }}"
+  become: true
+'''
+
+RETURN = r'''
+files:
+  description: Paths of the seed files, by file name.
+  returned: always
+  type: dict
+  sample: {"meta-data": "/srv/seeds/site-a/meta-data", "user-data": "/srv/seeds/site-a/user-data"}
+changed_files:
+  description: Names of the files that were (or in check mode would be) written.
+  returned: always
+  type: list
+  elements: str
+instance_id:
+  description: The seed's instance-id.
+  returned: always
+  type: str
+config:
+  description: The configuration fragment (Image Customizer format) that places this seed.
+  returned: always
+  type: dict
+live_medium_path:
+  description: The medium path used in the fragment's symlink.
+  returned: always
+  type: str
+notes:
+  description: What the validation checked, and with which cloud-init version.
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue import run_module
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            dest=dict(type='path', required=True),
+            meta_data=dict(type='raw'),
+            user_data=dict(type='raw'),
+            network_config=dict(type='raw'),
+            vendor_data=dict(type='raw'),
+            instance_id=dict(type='str'),
+            host=dict(type='str'),
+            placement=dict(type='str', choices=['iso', 'rootfs'], default='iso'),
+            live_medium_path=dict(type='str'),
+            validate_with_image=dict(type='path'),
+            show_secrets=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, 'cloudinit_seed')
+
+
+if __name__ == '__main__':
+    main()
