@@ -412,7 +412,8 @@ def build_live_iso(request):
             output_sha = sha256_file(tmp)
         build.publish(tmp)
         live_result = {"volume_label": plan.label, "kernel_cmdline": " ".join(plan.kernel_args()),
-                       "boot_modes": plan.boot_modes, "secure_boot": plan.secure_boot, "build_path": path}
+                       "boot_modes": plan.boot_modes, "secure_boot": plan.secure_boot, "build_path": path,
+                       "build_seconds": round(sum(step["seconds"] for step in build.steps), 2)}
         write_stamp(output, digest, input_sha, input_identity, output_sha,
                     {"kind": "liveos_iso", "version": COLLECTION_VERSION, "live": live_result})
         result.update(changed=True, sha256=output_sha, size=os.path.getsize(output), steps=build.steps, notes=notes,

@@ -127,6 +127,10 @@ build_path:
   description: C(full) (from a disk image), C(remaster) (ISO in, only media changes), or C(rebuild-from-iso).
   returned: when a build ran or the ISO is up to date
   type: str
+build_seconds:
+  description: Seconds the build of this ISO took (for an up-to-date ISO, those of the build that made it).
+  returned: when the ISO exists
+  type: float
 input_format:
   description: Format detected for the input.
   returned: always
