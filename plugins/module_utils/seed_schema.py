@@ -62,6 +62,43 @@ def _schema(chroot, name, schema_type=None):
     return chroot.run(argv, check=False, merge_output=True)
 
 
+def network_renderer(chroot):
+    """The output kind cloud-init will render network config to in this image."""
+    if chroot.which("netplan"):
+        return "netplan"
+    if chroot.which("ifup"):
+        return "eni"
+    if chroot.exists("/lib/systemd/systemd-networkd") or chroot.exists("/usr/lib/systemd/systemd-networkd"):
+        return "networkd"
+    return "sysconfig"
+
+
+def os_id(chroot):
+    for path in ("/etc/os-release", "/usr/lib/os-release"):
+        if os.path.isfile(chroot.path(path)):
+            with open(chroot.path(path)) as handle:
+                for line in handle:
+                    if line.startswith("ID="):
+                        return line.split("=", 1)[1].strip().strip('"')
+    return "debian"
+
+
+def check_network_rendering(chroot, facts):
+    """Let the image's cloud-init parse and render network-config as it will at boot (net-convert)."""
+    kind = network_renderer(chroot)
+    out = WORK + "/rendered"
+    os.makedirs(chroot.path(out), exist_ok=True)
+    result = chroot.run(["cloud-init", "devel", "net-convert", "--network-data", WORK + "/network-config",
+                         "--kind", "yaml", "--output-kind", kind, "--distro", os_id(chroot), "--directory", out],
+                        check=False, merge_output=True)
+    if result.returncode != 0:
+        lines = [row.strip() for row in result.stdout.splitlines() if row.strip()]
+        errors = [row for row in lines if "Error" in row or "ERROR" in row or "not a valid" in row] or lines[-2:]
+        raise SeedError("network-config", "cloud-init %s cannot render it for %s: %s"
+                        % (facts["cloud_init_version"], kind, " | ".join(errors)[-600:]))
+    facts["notes"].append("network-config renders for %s with cloud-init %s" % (kind, facts["cloud_init_version"]))
+
+
 def validate_in_image(image, files):
     """Run the image's ``cloud-init schema`` on user-data (and network-config where it can); return facts."""
     require_root()
@@ -102,6 +139,8 @@ def validate_in_image(image, files):
                                     % (facts["cloud_init_version"], " | ".join(lines)[:800]),
                                     line=int(match.group(1)) if match else None)
                 facts["notes"].append("%s valid for cloud-init %s" % (name, facts["cloud_init_version"]))
+            if "network-config" in files:
+                check_network_rendering(chroot, facts)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return facts

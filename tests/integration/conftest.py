@@ -107,6 +107,25 @@ class ImageView(object):
         return False
 
 
+@pytest.fixture(scope="module")
+def xfs_dir(tmp_path_factory):
+    """A directory on a fresh xfs filesystem with reflinks (a loop file), unmounted after the module."""
+    tmp = str(tmp_path_factory.mktemp("xfs"))
+    image, mnt = os.path.join(tmp, "xfs.img"), os.path.join(tmp, "mnt")
+    os.mkdir(mnt)
+    sh("truncate", "-s", "4G", image)
+    sh("mkfs.xfs", "-q", "-m", "reflink=1", image)
+    loop = sh("losetup", "--find", "--show", image).strip()
+    try:
+        sh("mount", loop, mnt)
+        try:
+            yield mnt
+        finally:
+            sh("umount", mnt)
+    finally:
+        sh("losetup", "-d", loop)
+
+
 @contextlib.contextmanager
 def inspect_image(path):
     """Mount the root filesystem of a built image read-only; yields an ImageView."""

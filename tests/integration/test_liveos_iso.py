@@ -65,13 +65,19 @@ def ex1(base_dir, work):
 
 
 @pytest.fixture(scope="module")
-def site_b(ex1, work):
-    """Example 1 re-customized: only the cloud-init data swapped (and one argument added) - the fast path."""
+def site_b(ex1, work, xfs_dir):
+    """Example 1 re-customized: only the cloud-init data swapped (and one argument added) - the fast path,
+    on xfs: a reflink copy of the base grown in place by xorriso."""
     with open(os.path.join(DATA, "example1-site-b", "iso.yaml")) as handle:
         iso = yaml.safe_load(handle)
-    result = run_module(work, "liveos_iso", image=ex1["output"], output=os.path.join(work, "site-b.iso"), iso=iso,
+    base = os.path.join(xfs_dir, "example1.iso")
+    sh("cp", ex1["output"], base)
+    before = sha256(base)
+    result = run_module(work, "liveos_iso", image=base, output=os.path.join(xfs_dir, "site-b.iso"), iso=iso,
                         config_dir=os.path.join(DATA, "example1-site-b"))
     assert not result.get("failed"), result.get("msg")
+    assert sha256(base) == before  # the input is never modified, even when its blocks are shared
+    result["base_copy"] = base
     return result
 
 
@@ -145,6 +151,10 @@ def test_example1_rerun_and_check_mode(ex1, base_dir, work):
 def test_recustomize_fast_path(ex1, site_b, tmp_path):
     assert site_b["changed"] is True and site_b["build_path"] == "remaster"
     assert [s["name"] for s in site_b["steps"]] == ["remaster-iso", "checksum"]
+    assert "fast path: reflink copy of the input, grown in place" in site_b["notes"]
+    flags = [int(line.split()[-1], 16) for line in sh("xfs_io", "-c", "fiemap -v", site_b["output"]).splitlines()
+             if re.match(r"\s*\d+:", line)]
+    assert any(flag & 0x2000 for flag in flags)  # FIEMAP_EXTENT_SHARED: blocks shared with the base ISO
     assert site_b["volume_label"] != ex1["volume_label"]
     # earlier arguments first, then the new one; the label follows the new volume
     assert site_b["kernel_cmdline"] == ex1["kernel_cmdline"].replace(ex1["volume_label"], site_b["volume_label"]) \
@@ -154,7 +164,7 @@ def test_recustomize_fast_path(ex1, site_b, tmp_path):
     new.mkdir()
     # bios.img is not compared: xorriso patches its boot-info table with the new session's block addresses
     for name in ("/liveos/rootfs.img", "/boot/grub/efiboot.img", "/boot/initrd.img", "/boot/vmlinuz"):
-        assert sha256(iso_extract(ex1["output"], name, str(old / os.path.basename(name)))) == \
+        assert sha256(iso_extract(site_b["base_copy"], name, str(old / os.path.basename(name)))) == \
             sha256(iso_extract(site_b["output"], name, str(new / os.path.basename(name)))), name
     with open(os.path.join(DATA, "example1-site-b", "cloud-init-data", "meta-data")) as handle:
         assert iso_text(site_b["output"], "/cloud-init-data/meta-data", tmp_path) == handle.read()
@@ -250,7 +260,7 @@ def test_boot_example1_ovmf_usb_disk(ex1, work):
 
 
 @pytest.mark.qemu
-def test_boot_recustomized_seabios_cd(site_b, work):
+def test_boot_recustomized_reflinked_seabios_cd(site_b, work):
     facts = boot_and_check(site_b, work, "siteb-bios-cd", "bios", "cdrom", "site-b-host", "example1-site-b",
                            "/run/initramfs/live/cloud-init-data")
     assert facts["cmdline"].endswith("ds=nocloud liveiso.site=b")
