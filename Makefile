@@ -1,5 +1,5 @@
 # liveiso.customizer: developer entry points. Everything installs what it needs itself.
-#   make demo   - build the Debian base image and customize it (the main job)
+#   make demo   - per-site Live ISOs for inventories/example from the Debian base image (build/fleet)
 #   make test   - unit, sanity, integration (root: loop mounts, chroots) tests
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -21,7 +21,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Debian packages from bindep.txt (dpkg platform), plus what the tests and demo use.
 HOST_PACKAGES := $(shell sed -n 's/^\([a-z0-9.+-]*\) .*platform:dpkg.*/\1/p' bindep.txt) python3-venv
 
-.PHONY: help host-deps venv collection unit integration sanity test demo galaxy-build clean base-image check-leaks
+.PHONY: help host-deps venv collection unit integration sanity lint ee molecule test demo galaxy-build clean \
+	base-image check-leaks
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -69,6 +70,16 @@ galaxy-build: venv
 	@mkdir -p $(BUILD)/dist
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path $(BUILD)/dist .
 
+lint: venv collection
+	PATH=$(VENV)/bin:$$PATH ansible-lint roles playbooks
+
+ee: venv galaxy-build
+	PATH=$(VENV)/bin:$$PATH ansible-builder create -f execution-environment.yml -c $(BUILD)/ee-context
+
+# The fleet scenario: site ISOs from inventories/example, two hosts booted under qemu, checked over SSH.
+molecule: host-deps venv collection
+	PATH=$(VENV)/bin:$$PATH molecule test -s fleet
+
 check-leaks:
 	@if losetup -a | grep -q .; then echo "leaked loop devices:"; losetup -a; exit 1; fi
 	@if findmnt -rn -o TARGET | grep -E '^/(tmp|var/tmp|work|root|var/cache/liveiso-customizer)/'; then echo "leaked mounts (above)"; exit 1; fi
@@ -76,11 +87,21 @@ check-leaks:
 
 test: host-deps venv collection
 	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory galaxy-build sanity
+	$(MAKE) --no-print-directory galaxy-build sanity lint ee
 	$(PY) -m pytest tests/integration -q -rs $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory check-leaks
 
 demo: host-deps venv collection
+	@mkdir -p $(BUILD)
+	$(PY) tests/fixtures/base_image.py > $(BUILD)/.base-dir
+	$(VENV)/bin/ansible-playbook -i inventories/example playbooks/site_isos.yml -e ansible_python_interpreter=$(PY) \
+	  -e site_iso_base_image=$$(cat $(BUILD)/.base-dir)/base.qcow2 -e site_iso_output_dir=$(BUILD)/fleet
+	@echo "ISOs and manifest: $(BUILD)/fleet"
+
+# The single-image demo: customize the base image, then one Live ISO with a seed (build/demo).
+demo-image: host-deps venv collection
+	@mkdir -p $(BUILD)
 	$(PY) tests/fixtures/base_image.py > $(BUILD)/.base-dir
 	$(VENV)/bin/ansible-playbook -i localhost, -c local playbooks/demo.yml \
 	  -e ansible_python_interpreter=$(PY) -e base_image=$$(cat $(BUILD)/.base-dir)/base.qcow2 -e output_dir=$(BUILD)/demo

@@ -61,10 +61,34 @@ def check_dracut(chroot):
                          "os.packages.install: [dracut-live].")
 
 
+# dracut 059's generator makes sysroot.mount an overlay of /run/rootfsbase with no dependency on the script
+# that mounts it, so on a slow machine systemd tries the overlay first and fails ("Failed to mount sysroot")
+# before dmsquash-live recovers it. These units, added to the initrd, make the mount wait for the live root.
+WAIT_UNIT = """[Unit]
+Description=Wait for the live root filesystem (liveiso.customizer)
+DefaultDependencies=no
+Before=sysroot.mount
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+TimeoutStartSec=infinity
+ExecStart=/bin/sh -c 'until grep -q " /run/rootfsbase " /proc/self/mounts; do sleep 0.2; done'
+"""
+MOUNT_DROP_IN = """[Unit]
+Requires=liveiso-live-root.service
+After=liveiso-live-root.service
+"""
+INITRD_FILES = {
+    "etc/systemd/system/liveiso-live-root.service": WAIT_UNIT,
+    "etc/systemd/system/sysroot.mount.d/50-liveiso-wait.conf": MOUNT_DROP_IN,
+}
+
+
 def dracut_argv(version, output, reproducible=False):
     # No --filesystems: it restricts the initrd to exactly those filesystem drivers.
     argv = ["dracut", "--force", "--no-hostonly", "--no-hostonly-cmdline", "--add", LIVE_MODULE,
-            "--add-drivers", " ".join(DRIVERS),
+            "--add-drivers", " ".join(DRIVERS), "--include", WORK + "/include", "/",
             "--tmpdir", WORK, "--kver", version]
     if reproducible:
         argv.append("--reproducible")
@@ -81,6 +105,13 @@ def build_initrd(chroot, dest, source_date_epoch=None, version=None):
     if version is None:
         version = find_kernel(chroot)[0]
     os.makedirs(chroot.path(WORK), exist_ok=True)
+    for rel, text in INITRD_FILES.items():
+        path = chroot.path(WORK + "/include/" + rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
+            handle.write(text)
+        if source_date_epoch is not None:
+            os.utime(path, (source_date_epoch, source_date_epoch))
     output = WORK + "/initrd.img"
     reproducible = source_date_epoch is not None
     env = {"SOURCE_DATE_EPOCH": str(source_date_epoch)} if reproducible else None

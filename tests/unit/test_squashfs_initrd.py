@@ -89,7 +89,8 @@ def test_make_squashfs_excludes_and_reproducible(tmp_path):
 def test_dracut_argv():
     argv = live_initrd.dracut_argv("6.1.0-13-amd64", "/run/liveiso-initrd/initrd.img")
     assert argv == ["dracut", "--force", "--no-hostonly", "--no-hostonly-cmdline", "--add", "dmsquash-live",
-                    "--add-drivers", DRIVERS, "--tmpdir", "/run/liveiso-initrd", "--kver", "6.1.0-13-amd64",
+                    "--add-drivers", DRIVERS, "--include", "/run/liveiso-initrd/include", "/",
+                    "--tmpdir", "/run/liveiso-initrd", "--kver", "6.1.0-13-amd64",
                     "/run/liveiso-initrd/initrd.img"]
     assert not any(arg.startswith("--filesystems") for arg in argv)
     assert "--reproducible" not in argv
@@ -217,3 +218,10 @@ def test_check_dracut_ok(tmp_path, binary, module_dir):
     _exe(root, binary)
     (root / module_dir / "90dmsquash-live").mkdir(parents=True)
     assert live_initrd.check_dracut(Chroot(str(root))) is None
+
+
+def test_initrd_makes_sysroot_wait_for_the_live_root():
+    drop_in = live_initrd.INITRD_FILES["etc/systemd/system/sysroot.mount.d/50-liveiso-wait.conf"]
+    assert "Requires=liveiso-live-root.service" in drop_in and "After=liveiso-live-root.service" in drop_in
+    unit = live_initrd.INITRD_FILES["etc/systemd/system/liveiso-live-root.service"]
+    assert "Before=sysroot.mount" in unit and " /run/rootfsbase " in unit
