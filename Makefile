@@ -19,7 +19,7 @@ export ANSIBLE_NOCOLOR := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # Debian packages from bindep.txt (dpkg platform), plus what the tests and demo use.
-HOST_PACKAGES := $(shell sed -n 's/^\([a-z0-9.+-]*\) .*platform:dpkg.*/\1/p' bindep.txt) python3-venv
+HOST_PACKAGES := $(shell sed -n 's/^\([a-z0-9.+-]*\) .*platform:dpkg.*/\1/p' bindep.txt) python3-venv shellcheck openssh-client
 
 .PHONY: help host-deps venv collection unit integration sanity lint ee molecule test demo galaxy-build clean \
 	base-image check-leaks

@@ -12,7 +12,8 @@ sys.path.insert(0, os.path.join(REPO, "build", "collections"))
 sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
-import base_image  # noqa: E402  pylint: disable=unused-import  (re-exported to the benchmarks)
+# base_image is re-exported to the benchmarks.
+import base_image  # noqa: E402  pylint: disable=unused-import
 
 RESULTS = os.path.join(HERE, "results")
 

@@ -61,9 +61,11 @@ def check_dracut(chroot):
                          "os.packages.install: [dracut-live].")
 
 
-# dracut 059's generator makes sysroot.mount an overlay of /run/rootfsbase with no dependency on the script
-# that mounts it, so on a slow machine systemd tries the overlay first and fails ("Failed to mount sysroot")
-# before dmsquash-live recovers it. These units, added to the initrd, make the mount wait for the live root.
+# dracut 059 (Debian 12) generates sysroot.mount as an overlay of /run/rootfsbase with upperdir /run/overlayfs,
+# but in systemd mode nothing orders it after dmsquash-live-root (which mounts /run/rootfsbase), and
+# /run/overlayfs is only created by the later mount hook: systemd logs "Failed to mount sysroot" and the
+# hook mounts the root a second way. These units, added to the initrd, make the mount wait for the live
+# root and create the overlay directories first, so /sysroot mounts once, cleanly.
 WAIT_UNIT = """[Unit]
 Description=Wait for the live root filesystem (liveiso.customizer)
 DefaultDependencies=no
@@ -73,7 +75,7 @@ Before=sysroot.mount
 Type=oneshot
 RemainAfterExit=yes
 TimeoutStartSec=infinity
-ExecStart=/bin/sh -c 'until grep -q " /run/rootfsbase " /proc/self/mounts; do sleep 0.2; done'
+ExecStart=/bin/sh -c 'until [ -d /run/rootfsbase/etc ]; do sleep 0.2; done; mkdir -p /run/overlayfs /run/ovlwork'
 """
 MOUNT_DROP_IN = """[Unit]
 Requires=liveiso-live-root.service
