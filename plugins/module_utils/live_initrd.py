@@ -77,8 +77,10 @@ RemainAfterExit=yes
 TimeoutStartSec=infinity
 ExecStart=/bin/sh -c 'until [ -d /run/rootfsbase/etc ]; do sleep 0.2; done; mkdir -p /run/overlayfs /run/ovlwork'
 """
+# Wants, not Requires: switch-root isolates initrd-switch-root.target, which stops this service, and a
+# Requires= dependency would unmount /sysroot with it.
 MOUNT_DROP_IN = """[Unit]
-Requires=liveiso-live-root.service
+Wants=liveiso-live-root.service
 After=liveiso-live-root.service
 """
 INITRD_FILES = {

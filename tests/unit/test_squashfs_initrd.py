@@ -222,7 +222,8 @@ def test_check_dracut_ok(tmp_path, binary, module_dir):
 
 def test_initrd_makes_sysroot_wait_for_the_live_root():
     drop_in = live_initrd.INITRD_FILES["etc/systemd/system/sysroot.mount.d/50-liveiso-wait.conf"]
-    assert "Requires=liveiso-live-root.service" in drop_in and "After=liveiso-live-root.service" in drop_in
+    assert "Wants=liveiso-live-root.service" in drop_in and "After=liveiso-live-root.service" in drop_in
+    assert "Requires=" not in drop_in  # would unmount /sysroot when switch-root stops the service
     unit = live_initrd.INITRD_FILES["etc/systemd/system/liveiso-live-root.service"]
     assert "Before=sysroot.mount" in unit and "/run/rootfsbase/etc" in unit
     assert "mkdir -p /run/overlayfs /run/ovlwork" in unit
