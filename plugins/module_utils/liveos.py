@@ -350,12 +350,14 @@ def remaster_iso(build, request, live, plan, notes):
     with build.step("remaster-iso"):
         tmp = build.temp_output()
         os.unlink(tmp)
-        if reflink_copy(live.path, tmp):
+        # Growing in place keeps the old session's boot images, but xorriso can only expose an EFI boot
+        # image as a GPT partition (USB sticks) when it is written anew: UEFI ISOs are streamed instead.
+        if "uefi" not in plan.boot_modes and reflink_copy(live.path, tmp):
             iso_media.remaster(tmp, tmp, plan.label, mappings, source_date_epoch=epoch)
             notes.append("fast path: reflink copy of the input, grown in place")
         else:
             iso_media.remaster(live.path, tmp, plan.label, mappings, source_date_epoch=epoch)
-            notes.append("fast path: remastered copy (no reflinks on this filesystem)")
+            notes.append("fast path: remastered copy (boot images and squashfs streamed unchanged)")
     return tmp
 
 

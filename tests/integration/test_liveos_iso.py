@@ -67,7 +67,7 @@ def ex1(base_dir, work):
 @pytest.fixture(scope="module")
 def site_b(ex1, work, xfs_dir):
     """Example 1 re-customized: only the cloud-init data swapped (and one argument added) - the fast path,
-    on xfs: a reflink copy of the base grown in place by xorriso."""
+    written on xfs."""
     with open(os.path.join(DATA, "example1-site-b", "iso.yaml")) as handle:
         iso = yaml.safe_load(handle)
     base = os.path.join(xfs_dir, "example1.iso")
@@ -151,10 +151,8 @@ def test_example1_rerun_and_check_mode(ex1, base_dir, work):
 def test_recustomize_fast_path(ex1, site_b, tmp_path):
     assert site_b["changed"] is True and site_b["build_path"] == "remaster"
     assert [s["name"] for s in site_b["steps"]] == ["remaster-iso", "checksum"]
-    assert "fast path: reflink copy of the input, grown in place" in site_b["notes"]
-    flags = [int(line.split()[-1], 16) for line in sh("xfs_io", "-c", "fiemap -v", site_b["output"]).splitlines()
-             if re.match(r"\s*\d+:", line)]
-    assert any(flag & 0x2000 for flag in flags)  # FIEMAP_EXTENT_SHARED: blocks shared with the base ISO
+    # a UEFI ISO keeps its EFI GPT partition only when streamed (xorriso cannot re-expose it when growing)
+    assert "fast path: remastered copy (boot images and squashfs streamed unchanged)" in site_b["notes"]
     assert site_b["volume_label"] != ex1["volume_label"]
     # earlier arguments first, then the new one; the label follows the new volume
     assert site_b["kernel_cmdline"] == ex1["kernel_cmdline"].replace(ex1["volume_label"], site_b["volume_label"]) \
