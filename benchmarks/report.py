@@ -17,17 +17,19 @@ def load(name):
 def main():
     customize = load("customize")
     if customize:
-        print("| image_customize, every key, qcow2 (ansible-playbook) | floor: same packages by hand in a chroot | ratio | target |")
+        print("| image_customize, every key, qcow2 (ansible-playbook) | floor: same packages by hand in a chroot"
+              " | ratio | target |")
         print("|---|---|---|---|")
-        print("| %.1f s | %.1f s | %.2f | < %.1f |" % (customize["ours_seconds"], customize["floor_seconds"],
-                                                   customize["ratio"], customize["target_ratio"]))
+        print("| %.1f s | %.1f s | %.2f | < %.1f |" % (
+            customize["ours_seconds"], customize["floor_seconds"], customize["ratio"], customize["target_ratio"]))
         print()
         print("Steps: " + ", ".join("%s %.1f s" % kv for kv in customize["ours_steps"].items()))
         print()
     liveos = load("liveos")
     if liveos:
         build = liveos["iso_build"]
-        print("| disk image -> ISO | ours | floor (same dracut, mksquashfs, grub-mkimage, mtools, xorriso) | ratio | target |")
+        print("| disk image -> ISO | ours | floor (same dracut, mksquashfs, grub-mkimage, mtools, xorriso)"
+              " | ratio | target |")
         print("|---|---|---|---|---|")
         print("| raw base image, zstd default | %.1f s | %.1f s | %.3f | < %.2f |" % (
             build["ours_seconds"], build["floor_seconds"], build["ratio"], build["target_ratio"]))
@@ -54,8 +56,8 @@ def main():
         print("|---|---|---|---|---|")
         print("| streamed remaster (ext4) | %.2f | %.2f | %.2f x | < 1.5 x |" % (
             fleet["streamed"]["mean"], fleet["streamed"]["max"], fleet["streamed"]["ratio_to_cp"]))
-        print("| no-change rerun | %.3f | %.3f | | < 1 s |" % (fleet["no_change_rerun"]["mean"],
-                                                         fleet["no_change_rerun"]["max"]))
+        print("| no-change rerun | %.3f | %.3f | | < 1 s |" % (
+            fleet["no_change_rerun"]["mean"], fleet["no_change_rerun"]["max"]))
         print("| reflink copy + in-place append (xfs) | %.2f | %.2f | | < 1 s |" % (
             fleet["reflink_xfs"]["mean"], fleet["reflink_xfs"]["max"]))
         print()
