@@ -100,11 +100,20 @@ def loop_device(path, offset=0, sizelimit=None, read_only=False):
             detach_loop(device)
 
 
+def is_mounted(target):
+    """Is ``target`` a mount point now (per /proc/self/mounts)?"""
+    target = os.path.realpath(target)
+    with open("/proc/self/mounts") as handle:
+        return any(line.split()[1].replace("\\040", " ") == target for line in handle if line.strip())
+
+
 def unmount(target):
     """Unmount ``target``; retry while busy, then detach lazily as a last resort."""
     for attempt in range(8):
+        if not is_mounted(target):
+            return
         result = run(["umount", target], check=False)
-        if result.returncode == 0 or "not mounted" in result.stderr:
+        if result.returncode == 0:
             return
         time.sleep(0.25 * (attempt + 1))
     LOG.warning("%s stayed busy; detaching it lazily", target)

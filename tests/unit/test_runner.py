@@ -173,3 +173,9 @@ def test_run_logs_redacted(caplog):
     assert caplog.records, "run() logs the command"
     assert secret not in caplog.text
     assert "********" in caplog.text
+
+
+def test_is_mounted(tmp_path):
+    from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import is_mounted
+    assert is_mounted("/proc") is True
+    assert is_mounted(str(tmp_path)) is False
