@@ -55,26 +55,32 @@ def resolve_output_format(output, output_format):
     return fmt
 
 
+def run_steps(build, chroot, config):
+    """Every wanted customization step, in order, timed: the OS steps with the host's DNS and services held,
+    then the finalize steps with the image's own resolv.conf back. Returns the steps' notes."""
+    ctx = StepContext(chroot, config)
+    with services_held(chroot), host_dns(chroot):
+        for step in OS_STEPS:
+            if step.wanted(config):
+                with build.step(step.name):
+                    step.func(ctx)
+    for step in FINALIZE_STEPS:
+        if step.wanted(config):
+            with build.step(step.name):
+                step.func(ctx)
+    return ctx.notes
+
+
 def run_customization(build, raw, config):
     """Mount ``raw``, run every wanted step in order inside its chroot, unmount. Returns step notes."""
     with contextlib.ExitStack() as stack:
         with build.step("mount-image"):
             image = stack.enter_context(mounted_image(raw, build.path("mnt")))
             chroot = stack.enter_context(chroot_environment(image.root))
-        ctx = StepContext(chroot, config)
-        ctx.notes.append("mounted: %s" % image.describe())
-        with services_held(chroot), host_dns(chroot):
-            for step in OS_STEPS:
-                if step.wanted(config):
-                    with build.step(step.name):
-                        step.func(ctx)
-        for step in FINALIZE_STEPS:
-            if step.wanted(config):
-                with build.step(step.name):
-                    step.func(ctx)
+        notes = ["mounted: %s" % image.describe()] + run_steps(build, chroot, config)
         with build.step("unmount-image"):
             stack.close()
-    return ctx.notes
+    return notes
 
 
 def customize_image(request):

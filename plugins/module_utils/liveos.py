@@ -28,8 +28,7 @@ from typing import Optional, Tuple
 
 from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, iso_media
 from ansible_collections.liveiso.customizer.plugins.module_utils.build import Build, check_output_path
-from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import (
-    chroot_environment, host_dns, services_held)
+from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import chroot_environment
 from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import (
     build_digest, input_checksum, output_is_current, read_stamp, sha256_file, write_stamp)
@@ -40,8 +39,8 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts im
 from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import (
     grub_cfg_args, missing_args)
 from ansible_collections.liveiso.customizer.plugins.module_utils.live_initrd import build_initrd
-from ansible_collections.liveiso.customizer.plugins.module_utils.os_steps import (
-    FINALIZE_STEPS, OS_STEPS, StepContext, planned_steps)
+from ansible_collections.liveiso.customizer.plugins.module_utils.customize import run_steps
+from ansible_collections.liveiso.customizer.plugins.module_utils.os_steps import planned_steps
 from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG, run
 from ansible_collections.liveiso.customizer.plugins.module_utils.squashfs import COMPRESSORS, LEVELS, make_squashfs
 from ansible_collections.liveiso.customizer.plugins.module_utils.version import COLLECTION_VERSION
@@ -194,26 +193,12 @@ def additional_file_grafts(build, specs, epoch):
     return grafts
 
 
-def run_os_steps(build, chroot, config, notes):
-    ctx = StepContext(chroot, config)
-    with services_held(chroot), host_dns(chroot):
-        for step in OS_STEPS:
-            if step.wanted(config):
-                with build.step(step.name):
-                    step.func(ctx)
-    for step in FINALIZE_STEPS:
-        if step.wanted(config):
-            with build.step(step.name):
-                step.func(ctx)
-    notes.extend(ctx.notes)
-
-
 def prepare_root(build, chroot, request, plan, notes, kernel_source=None):
     """Inside the mounted root: customize, build the initrd, collect kernel and signed EFI binaries."""
     epoch = request.source_date_epoch
     customizing = not (request.config.os.empty and request.config.scripts.empty)
     if customizing:
-        run_os_steps(build, chroot, request.config, notes)
+        notes.extend(run_steps(build, chroot, request.config))
     with build.step("build-initrd"):
         plan.kernel_version = build_initrd(chroot, build.path("initrd.img"), source_date_epoch=epoch,
                                            version=plan.kernel_version if kernel_source else None)

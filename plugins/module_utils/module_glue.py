@@ -18,6 +18,13 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.errors import C
 from ansible_collections.liveiso.customizer.plugins.module_utils.runner import _SECRETS, redact
 
 
+# Options of every image-building module (doc fragment build).
+BUILD_OPTIONS = dict(
+    config_dir=dict(type='path'),
+    build_dir=dict(type='path'),
+    force=dict(type='bool', default=False),
+)
+
 # Options of Live ISO output, shared by liveos_iso and image_customize (doc fragment live_iso).
 LIVE_ISO_OPTIONS = dict(
     volume_label=dict(type='str'),

@@ -143,7 +143,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue import LIVE_ISO_OPTIONS, run_module
+from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue import BUILD_OPTIONS, LIVE_ISO_OPTIONS, run_module
 
 
 def main():
@@ -154,10 +154,7 @@ def main():
             output_format=dict(type='str', choices=['raw', 'qcow2', 'vhd', 'vhd-fixed', 'vhdx', 'iso']),
             config=dict(type='dict'),
             config_file=dict(type='path'),
-            config_dir=dict(type='path'),
-            build_dir=dict(type='path'),
-            force=dict(type='bool', default=False),
-            **LIVE_ISO_OPTIONS
+            **dict(BUILD_OPTIONS, **LIVE_ISO_OPTIONS)
         ),
         mutually_exclusive=[('config', 'config_file')],
         supports_check_mode=True,

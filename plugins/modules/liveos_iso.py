@@ -161,7 +161,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue import LIVE_ISO_OPTIONS, run_module
+from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue import BUILD_OPTIONS, LIVE_ISO_OPTIONS, run_module
 
 
 def main():
@@ -174,10 +174,7 @@ def main():
                 kernelCommandLine=dict(type='dict'),
                 initramfsType=dict(type='str', choices=['bootstrap', 'full-os'], default='bootstrap'),
             )),
-            config_dir=dict(type='path'),
-            build_dir=dict(type='path'),
-            force=dict(type='bool', default=False),
-            **LIVE_ISO_OPTIONS
+            **dict(BUILD_OPTIONS, **LIVE_ISO_OPTIONS)
         ),
         supports_check_mode=True,
     )
