@@ -81,10 +81,18 @@ def read_stamp(output):
 
 
 def input_checksum(path, previous_stamp):
-    """sha256 of the input image, reused from the previous stamp if the file is the same file unchanged."""
+    """sha256 of the input image, without reading it when a stamp already knows it.
+
+    Reused from the previous build of the same output, or from the input's own stamp when the input is an
+    output of ours (a base ISO for per-site ISOs), in both cases only if it is the same file unchanged
+    (size, mtime, inode, device).
+    """
     identity = file_identity(path)
     if previous_stamp and previous_stamp.get("input", {}).get("identity") == identity:
         return previous_stamp["input"]["sha256"], identity
+    own = read_stamp(path)
+    if own and own.get("output", {}).get("identity") == identity and own["output"].get("sha256"):
+        return own["output"]["sha256"], identity
     return sha256_file(path), identity
 
 

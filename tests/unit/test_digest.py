@@ -266,3 +266,12 @@ def test_input_checksum_reuses_stamp(tmp_path):
     assert sha == hashlib.sha256(b"DASK" * 1001).hexdigest()
     assert digest.input_checksum(str(image), {})[0] == sha
     assert digest.input_checksum(str(image), {"input": {"identity": None, "sha256": "x"}})[0] == sha
+
+
+def test_input_checksum_reuses_the_inputs_own_stamp(tmp_path):
+    base = tmp_path / "base.iso"
+    base.write_bytes(b"base iso bytes")
+    digest.write_stamp(str(base), "d", "in", [0], "cafe" * 16)
+    assert digest.input_checksum(str(base), None) == ("cafe" * 16, digest.file_identity(str(base)))
+    base.write_bytes(b"changed bytes!")  # not the file the stamp describes any more
+    assert digest.input_checksum(str(base), None)[0] == digest.sha256_file(str(base))
