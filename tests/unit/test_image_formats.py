@@ -16,7 +16,7 @@ MIB = 1024 * 1024
 
 @pytest.mark.parametrize("fmt,expected", [
     ("raw", ["qemu-img", "convert", "-f", "raw", "-O", "raw", "/w/work.raw", "/o/out"]),
-    ("qcow2", ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", "/w/work.raw", "/o/out"]),
+    ("qcow2", ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", "-W", "/w/work.raw", "/o/out"]),
     ("vhd", ["qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic", "/w/work.raw", "/o/out"]),
     ("vhd-fixed", ["qemu-img", "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on",
                    "/w/work.raw", "/o/out"]),
