@@ -187,6 +187,11 @@ class Config:
     iso: IsoConfig = IsoConfig()
     base_dir: Optional[str] = None
 
+    @property
+    def customizes_root(self):
+        """Does this config change the root filesystem (os or scripts sections)?"""
+        return not (self.os.empty and self.scripts.empty)
+
     def referenced_files(self):
         """Host files and directories whose content determines the output (for the input digest)."""
         paths = [f.source for f in self.os.additional_files + self.iso.additional_files if f.source]

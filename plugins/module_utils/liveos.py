@@ -196,7 +196,7 @@ def additional_file_grafts(build, specs, epoch):
 def prepare_root(build, chroot, request, plan, notes, kernel_source=None):
     """Inside the mounted root: customize, build the initrd, collect kernel and signed EFI binaries."""
     epoch = request.source_date_epoch
-    customizing = not (request.config.os.empty and request.config.scripts.empty)
+    customizing = request.config.customizes_root
     if customizing:
         notes.extend(run_steps(build, chroot, request.config))
     with build.step("build-initrd"):
@@ -256,7 +256,7 @@ def write_full_iso(build, request, plan, chain, rootfs, extra_grafts=()):
 
 
 def build_from_disk(build, request, info, plan, notes):
-    customizing = not (request.config.os.empty and request.config.scripts.empty)
+    customizing = request.config.customizes_root
     raw = info.path
     if info.format != "raw":
         raw = build.path("input.raw")
@@ -368,7 +368,7 @@ def build_live_iso(request):
     stamp = read_stamp(output)
     input_sha, input_identity = input_checksum(request.image, stamp)
     digest = build_digest("liveos_iso", input_sha, request.config, request.options(), COLLECTION_VERSION)
-    customizing = not (request.config.os.empty and request.config.scripts.empty)
+    customizing = request.config.customizes_root
     result = {"output": output, "input_format": info.format, "digest": digest}
     if not request.force and output_is_current(output, stamp, digest):
         result.update(changed=False, sha256=stamp["output"]["sha256"], size=stamp["output"]["size"], steps=[],
