@@ -13,17 +13,23 @@ work directory and anything half-written at the output's temp path.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import logging
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import HostError
-from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import signals_raise
+from ansible_collections.liveiso.customizer.plugins.module_utils.digest import sha256_file
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, HostError
+from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import set_ledger, signals_held, signals_raise
+from ansible_collections.liveiso.customizer.plugins.module_utils.recovery import (
+    LEDGER, MARKER, WORKDIR_PREFIX, marker_text, release_stale)
 from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG, require_tools
 
-MARKER = ".liveiso-build"
 
 
 def require_root():
@@ -43,6 +49,91 @@ def check_output_path(output):
         raise HostError("output %s is a directory." % output, "Give a file path for output.")
 
 
+def free_bytes(directory):
+    st = os.statvfs(directory)
+    return st.f_bavail * st.f_frsize
+
+
+def allocated_bytes(path):
+    """Bytes a file occupies on disk (a sparse image counts its data only)."""
+    return os.stat(path).st_blocks * 512
+
+
+def ensure_space(needs):
+    """``needs`` is {directory: bytes}; fail clearly before a build that cannot fit.
+
+    Directories on the same filesystem add up. The figures are estimates from the input's size: a build
+    that fits them can still run out (its ENOSPC is reported the same way by :meth:`Build.step`).
+    """
+    by_device = {}
+    for directory, needed in needs.items():
+        device = os.stat(directory).st_dev
+        dirs, total = by_device.get(device, ([], 0))
+        by_device[device] = (dirs + [directory], total + needed)
+    for dirs, needed in by_device.values():
+        free = free_bytes(dirs[0])
+        if needed > free:
+            raise HostError("not enough space in %s: this build needs about %d MiB there, %d MiB are free."
+                            % (" and ".join(sorted(set(dirs))), -(-needed // 1048576), free // 1048576),
+                            "Free space there, or point build_dir (work files) or output at a larger filesystem.")
+
+
+def _out_of_space(exc):
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    return isinstance(exc, CommandError) and "no space left on device" in str(exc).lower()
+
+
+@contextlib.contextmanager
+def output_lock(output, check_mode=False):
+    """Serialise builds of the same output: a second build waits for the first, then finds it current.
+
+    The lock is ``flock`` on ``.<output name>.liveiso-lock`` beside the output: the kernel drops it when its
+    holder dies, however it dies. The holder removes the file when done; a waiter that then holds a lock on
+    the removed file starts over on the new one. Yields the seconds spent waiting. Check mode writes
+    nothing, not even this.
+    """
+    if check_mode:
+        yield 0.0
+        return
+    path = os.path.join(os.path.dirname(output), "." + os.path.basename(output) + ".liveiso-lock")
+    start = time.monotonic()
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            LOG.info("another build of %s is running: waiting for it", output)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break  # locked the file that is there now
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
+        yield round(time.monotonic() - start, 3)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        os.close(fd)
+
+
+def _inject_fault_during(name):
+    """Test-only fault injection: ``LIVEISO_TEST_SIGNAL_DURING_STEP=<step>[:<seconds>[:<SIGNAL>]]`` sends
+    the signal (default SIGTERM) to this process that many seconds (default 1) after the step starts, while
+    its commands run. SIGKILL leaves everything behind, as a real ``kill -9`` does."""
+    hook = os.environ.get("LIVEISO_TEST_SIGNAL_DURING_STEP", "")
+    parts = hook.split(":")
+    if not hook or parts[0] != name:
+        return
+    delay = float(parts[1]) if len(parts) > 1 and parts[1] else 1.0
+    sig = getattr(signal, parts[2]) if len(parts) > 2 else signal.SIGTERM
+    timer = threading.Timer(delay, os.kill, (os.getpid(), sig))
+    timer.daemon = True
+    timer.start()
+
+
 class Build(object):
     """``with Build(output, build_dir) as build:`` ... ``build.publish(tmp)``."""
 
@@ -56,6 +147,7 @@ class Build(object):
         self._handler = None
         self._stack = None
         self._temp_outputs = []
+        self.recovered = []
 
     def __enter__(self):
         require_root()
@@ -67,10 +159,14 @@ class Build(object):
         self._stack.__enter__()
         try:
             self._stack.enter_context(signals_raise())
-            self.workdir = tempfile.mkdtemp(prefix=".liveiso-build-", dir=parent)
+            # what builds killed with SIGKILL left here (mounts, loop devices, temp files) goes first
+            self.recovered = release_stale([parent, os.path.dirname(self.output)])
+            self.workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=parent)
             self._stack.callback(self._remove_workdir)
             with open(os.path.join(self.workdir, MARKER), "w") as handle:
-                handle.write("%d\n%s\n" % (os.getpid(), self.output))
+                handle.write(marker_text() + self.output + "\n")
+            set_ledger(os.path.join(self.workdir, LEDGER))
+            self._stack.callback(set_ledger, None)
             self.log_path = os.path.join(self.build_dir or self.workdir,
                                          os.path.basename(self.output) + ".build.log")
             self._handler = logging.FileHandler(self.log_path, mode="w")
@@ -107,23 +203,61 @@ class Build(object):
         """Time and log one named step; its seconds go into the result."""
         LOG.info("==> %s", name)
         start = time.monotonic()
+        _inject_fault_during(name)
         try:
             yield
+        except (OSError, CommandError) as exc:
+            if not _out_of_space(exc):
+                raise
+            raise HostError("no space left on the device during step %s (work files in %s, output in %s): %s"
+                            % (name, os.path.dirname(self.workdir), os.path.dirname(self.output), exc),
+                            "Free space there, or point build_dir (work files) or output at a larger "
+                            "filesystem. Nothing was published; the work files were removed.") from exc
         finally:
             seconds = round(time.monotonic() - start, 3)
             self.steps.append({"name": name, "seconds": seconds})
             LOG.info("<== %s (%.2fs)", name, seconds)
             hook = os.environ.get("LIVEISO_TEST_SIGNAL_AFTER_STEP")
             if hook and hook == name:  # test-only fault injection (hardening tests)
-                os.kill(os.getpid(), 15)
+                os.kill(os.getpid(), signal.SIGTERM)
 
     def temp_output(self):
         """A fresh path next to the output, removed on exit unless published."""
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.output) + ".tmp-",
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.output) + ".tmp-%d-" % os.getpid(),
                                    dir=os.path.dirname(self.output))
         os.close(fd)
         self._temp_outputs.append(tmp)
         return tmp
+
+    def checksum(self, tmp):
+        """sha256 of ``tmp``, hashed while the kernel writes it to disk (fsync in a second thread)."""
+        errors = []
+
+        def sync():
+            try:
+                with open(tmp, "rb") as handle:
+                    os.fsync(handle.fileno())
+            except OSError as exc:  # reported below, in this thread
+                errors.append(exc)
+
+        syncer = threading.Thread(target=sync, name="fsync-output", daemon=True)
+        syncer.start()
+        try:
+            return sha256_file(tmp)
+        finally:
+            syncer.join()
+            if errors:
+                raise errors[0]
+
+    def commit(self, tmp, write_stamp):
+        """The commit point: publish ``tmp`` and write its stamp as one unit.
+
+        SIGTERM/SIGINT are held for these two calls: a build interrupted before them leaves the previous
+        output as it was; one interrupted after them has succeeded (output and stamp agree).
+        """
+        with signals_held():
+            self.publish(tmp)
+            write_stamp()
 
     def publish(self, tmp):
         """Atomically move ``tmp`` (from :meth:`temp_output`) to the output path."""

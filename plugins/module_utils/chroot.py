@@ -16,6 +16,7 @@ import contextlib
 import os
 import shutil
 
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import mounted
 from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env, run
 from ansible_collections.liveiso.customizer.plugins.module_utils.safe_path import resolve_in_root
@@ -100,7 +101,11 @@ def chroot_environment(root):
                                            ("proc", "proc", "proc", False), ("sys", "sysfs", "sysfs", False),
                                            ("run", "tmpfs", "tmpfs", False)):
             target = resolve_in_root(root, "/" + name)
-            os.makedirs(target, exist_ok=True)
+            try:
+                os.makedirs(target, exist_ok=True)
+            except OSError as err:
+                raise ImageError("cannot create /%s in the image to mount %s on: %s." % (name, source, err.strerror),
+                                 "The image's root filesystem lacks /dev, /proc, /sys or /run; add them to the image.")
             stack.enter_context(mounted(source, target, fstype=fstype, bind=bind,
                                         options=["mode=0755"] if fstype == "tmpfs" else None))
         yield Chroot(root)

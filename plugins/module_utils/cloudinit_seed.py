@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import re
 import tempfile
 
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError
@@ -116,6 +117,35 @@ def collect_secrets(data, inside_secret=False):
             collect_secrets(item, inside_secret)
 
 
+_SECRET_LINE = re.compile(r"""^\s*-?\s*["']?[\w-]*(?:passw|secret|token|private)[\w-]*["']?\s*[:=]\s*(?P<value>\S.*?)\s*$""",
+                          re.IGNORECASE)
+_CRYPT_HASH = re.compile(r"\$(?:1|2[abxy]?|5|6|y|gy|7)\$[./A-Za-z0-9$=+-]{8,}")
+
+
+def collect_secrets_from_text(text):
+    """Register secret-looking parts of user-data given as text, before (or without) parsing it.
+
+    Text may not parse (a syntax error is reported with its line), and may be a script or MIME multipart:
+    password/secret/token/private-key assignments, crypt(3) hashes and PEM private key bodies are taken.
+    """
+    in_key = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if "PRIVATE KEY-----" in stripped:
+            in_key = "BEGIN" in stripped
+            continue
+        if in_key and stripped:
+            register_secret(stripped)
+            continue
+        match = _SECRET_LINE.match(line)
+        if match:
+            value = match.group("value").strip("'\"")
+            if value and value not in ("|", ">", "|-", ">-", "[", "{"):
+                register_secret(value)
+        for token in _CRYPT_HASH.findall(line):
+            register_secret(token)
+
+
 def render_user_data(value, name="user-data"):
     if value is None:
         return None
@@ -124,6 +154,7 @@ def render_user_data(value, name="user-data"):
         return "#cloud-config\n" + dump_yaml(value)
     if not isinstance(value, str):
         raise SeedError(name, "must be a mapping (a cloud-config) or a string")
+    collect_secrets_from_text(value)
     return value
 
 

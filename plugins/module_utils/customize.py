@@ -15,7 +15,9 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.build import Build, check_output_path
+from ansible_collections.liveiso.customizer.plugins.module_utils import iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils.build import (
+    Build, allocated_bytes, check_output_path, ensure_space, output_lock)
 from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import (
     chroot_environment, host_dns, services_held)
 from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config
@@ -71,11 +73,11 @@ def run_steps(build, chroot, config):
     return ctx.notes
 
 
-def run_customization(build, raw, config):
+def run_customization(build, raw, config, name=None):
     """Mount ``raw``, run every wanted step in order inside its chroot, unmount. Returns step notes."""
     with contextlib.ExitStack() as stack:
         with build.step("mount-image"):
-            image = stack.enter_context(mounted_image(raw, build.path("mnt")))
+            image = stack.enter_context(mounted_image(raw, build.path("mnt"), name=name))
             chroot = stack.enter_context(chroot_environment(image.root))
         notes = ["mounted: %s" % image.describe()] + run_steps(build, chroot, config)
         with build.step("unmount-image"):
@@ -90,6 +92,9 @@ def customize_image(request):
     fmt = resolve_output_format(output, request.output_format)
     if fmt == "iso":
         raise ConfigError("output_format", "iso output goes through liveos.build_live_iso")
+    if info.format == "iso" and iso_media.ROOTFS not in iso_media.list_files(request.image):
+        raise ImageError("%s is an ISO image but not a Live OS ISO: it has no %s." % (request.image, iso_media.ROOTFS),
+                         "Give a disk image (raw, qcow2, vhd, vhdx).")
     if info.format == "iso":
         raise ImageError("%s is a Live ISO; its customized form can only be an ISO." % request.image,
                          "Set output_format: iso (or an output ending in .iso).")
@@ -98,6 +103,14 @@ def customize_image(request):
     if os.path.abspath(request.image) == output:
         raise ConfigError("output", "must differ from image: the input image is never modified")
     check_output_path(output)
+    with output_lock(output, request.check_mode) as waited:
+        result = _customize_locked(request, output, info, fmt)
+    if waited:
+        result.setdefault("notes", []).append("waited %.1f s for another build of the same output" % waited)
+    return result
+
+
+def _customize_locked(request, output, info, fmt):
     stamp = read_stamp(output)
     input_sha, input_identity = input_checksum(request.image, stamp)
     digest = build_digest("image_customize", input_sha, request.config, {"output_format": fmt}, COLLECTION_VERSION)
@@ -111,22 +124,26 @@ def customize_image(request):
                       msg="%s would be built" % output)
         return result
     with Build(output, request.build_dir, TOOLS) as build:
+        # the raw work copy in the build dir, the output (about as large) beside it
+        estimate = allocated_bytes(request.image) if info.format == "raw" else max(
+            allocated_bytes(request.image), info.virtual_size // 4)
+        ensure_space({build.workdir: estimate, os.path.dirname(output): estimate})
         raw = build.path("work.raw")
         with build.step("copy-input"):
             make_raw_work_copy(info, raw)
-        notes = run_customization(build, raw, request.config)
+        notes = run_customization(build, raw, request.config, name=request.image)
         with build.step("export-image"):
             tmp = build.temp_output()
             if fmt == "raw" and os.stat(raw).st_dev == os.stat(tmp).st_dev:
                 os.replace(raw, tmp)
             else:
                 export_image(raw, fmt, tmp)
-            output_sha = sha256_file(tmp)
-            build.publish(tmp)
-        write_stamp(output, digest, input_sha, input_identity, output_sha,
-                    {"kind": "image_customize", "output_format": fmt, "version": COLLECTION_VERSION})
+            output_sha = build.checksum(tmp)
+        build.commit(tmp, lambda: write_stamp(
+            output, digest, input_sha, input_identity, output_sha,
+            {"kind": "image_customize", "output_format": fmt, "version": COLLECTION_VERSION}))
         result.update(changed=True, sha256=output_sha, size=os.path.getsize(output), steps=build.steps,
-                      notes=notes, msg="built %s (%s) from %s" % (output, fmt, request.image))
+                      notes=build.recovered + notes, msg="built %s (%s) from %s" % (output, fmt, request.image))
         if request.build_dir:
             result["log"] = build.log_path
     return result

@@ -26,12 +26,14 @@ STAMP_SUFFIX = ".liveiso.json"
 
 def sha256_file(path):
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
         while True:
-            block = handle.read(CHUNK)
-            if not block:
+            count = handle.readinto(buffer)
+            if not count:
                 break
-            digest.update(block)
+            digest.update(view[:count])
     return digest.hexdigest()
 
 

@@ -86,6 +86,12 @@ def inspect_image(path):
                          "Supported: raw, qcow2, vhd, vhdx, iso.")
     if info.get("format-specific", {}).get("data", {}).get("corrupt"):
         raise ImageError("input image %s is marked corrupt." % path, "Repair it with qemu-img check -r all.")
+    if fmt == "qcow2":
+        # a truncated qcow2 converts "fine" (the missing clusters read as zeros): check its structure
+        check = run(["qemu-img", "check", "-f", "qcow2", path], check=False)
+        if check.returncode in (1, 2):
+            raise ImageError("input image %s is damaged or truncated (qemu-img check found errors)." % path,
+                             "Copy or download it again; qemu-img check %s shows the details." % path)
     return ImageInfo(path, fmt, int(info.get("virtual-size", size)), int(info.get("actual-size", size)))
 
 

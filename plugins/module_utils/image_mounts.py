@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CustomizerError, ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils.fat import extract, fat_as_directory
 from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import (
     kernel_filesystems, loop_device, mounted)
@@ -105,7 +105,13 @@ class MountedImage(object):
 
 
 def _looks_like_root(directory):
-    return any(os.path.isfile(os.path.join(directory, rel)) for rel in ("etc/os-release", "usr/lib/os-release"))
+    """Does ``directory`` hold an OS? Its os-release is looked up inside it (links resolved in the image)."""
+    def present(rel):
+        try:
+            return os.path.isfile(resolve_in_root(directory, rel))
+        except (OSError, CustomizerError):
+            return False
+    return any(present(rel) for rel in ("/etc/os-release", "/usr/lib/os-release"))
 
 
 @contextlib.contextmanager
@@ -149,12 +155,12 @@ def _filesystem_at(raw, partition, target, options, mode, workdir):
         yield target
 
 
-def _mount_root(stack, raw, partitions, root, mode, workdir):
+def _mount_root(stack, raw, partitions, root, mode, workdir, name=None):
     """Mount the first Linux filesystem that holds an OS at ``root``; return its partition."""
     candidates = [p for p in partitions if p.fstype in LINUX_FILESYSTEMS]
     if not candidates:
         found = ", ".join("%s:%s" % (p.number, p.fstype or "unknown") for p in partitions) or "none"
-        raise ImageError("no Linux root filesystem found in %s (partitions: %s)." % (raw, found),
+        raise ImageError("no Linux root filesystem found in %s (partitions: %s)." % (name or raw, found),
                          "Use a disk image with an ext4, xfs or btrfs root filesystem.")
     for partition in candidates:
         attempts = [None]
@@ -166,12 +172,12 @@ def _mount_root(stack, raw, partitions, root, mode, workdir):
                 if _looks_like_root(root):
                     stack.push(probe.pop_all())
                     return partition
-    raise ImageError("no Linux root filesystem found in %s: no filesystem holds /etc/os-release." % raw,
+    raise ImageError("no Linux root filesystem found in %s: no filesystem holds /etc/os-release." % (name or raw),
                      "Check that the image contains an installed Linux system.")
 
 
 @contextlib.contextmanager
-def mounted_image(raw, workdir, mode="rw", skip_fstypes=()):
+def mounted_image(raw, workdir, mode="rw", skip_fstypes=(), name=None):
     """``with mounted_image(raw, workdir) as image:`` the OS in ``raw`` mounted at ``image.root``.
 
     ``mode``: "rw" changes ``raw`` itself (a work copy); "ro" mounts read-only; "overlay" mounts
@@ -182,7 +188,7 @@ def mounted_image(raw, workdir, mode="rw", skip_fstypes=()):
     root = os.path.join(workdir, "root")
     os.makedirs(root, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        root_partition = _mount_root(stack, raw, partitions, root, mode, workdir)
+        root_partition = _mount_root(stack, raw, partitions, root, mode, workdir, name)
         image = MountedImage(raw, root, partitions, root_partition)
         image.mountpoints.append(("/", root_partition, mode))
         fstab_path = resolve_in_root(root, "/etc/fstab")

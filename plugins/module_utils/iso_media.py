@@ -62,24 +62,45 @@ def write_iso(output, label, grafts, boot_modes, bios_image=None, efi_image=None
         what="xorriso (writing the ISO)", timeout=7200)
 
 
-def remaster_argv(indev, outdev, label, mappings, removals=()):
+SYSTEM_AREA_BYTES = 32768
+
+
+def save_system_area(iso, dest):
+    """Copy the ISO's System Area (MBR, GPT, boot code: its first 32 KiB) to ``dest``."""
+    with open(iso, "rb") as source, open(dest, "wb") as target:
+        target.write(source.read(SYSTEM_AREA_BYTES))
+    return dest
+
+
+def remaster_argv(indev, outdev, label, mappings, removals=(), system_area=None):
     """argv that writes ``outdev`` as ``indev`` plus ``mappings`` [(host path, media path)], boot setup kept.
 
-    With ``indev == outdev`` (``-dev``) the changes are appended to the ISO in place.
+    With ``indev == outdev`` (``-dev``) the changes are appended to the ISO in place. Growing in place keeps
+    every unchanged file at its block address, so the old System Area (``system_area``: a file holding it,
+    from :func:`save_system_area`) stays valid and is written back verbatim: its MBR still points at the
+    BIOS core image and its GPT at the EFI boot image, whose blocks are untouched. (Left to itself, libisofs
+    refuses: it can expose only a newly written EFI image as a GPT partition.) El Torito is replayed into
+    the new session, so CD boots use the new catalog.
     """
-    argv = ["xorriso", "-report_about", "WARNING"]
+    # no fsync per 32 MiB written (or of a reflinked/copied input's dirty pages): the build syncs the output
+    # once, while hashing it, before publishing it
+    argv = ["xorriso", "-report_about", "WARNING", "-stdio_sync", "off"]
     argv += ["-dev", indev] if indev == outdev else ["-indev", indev, "-outdev", outdev]
     argv += ["-volid", label, "-joliet", "on", "-rockridge", "on"]
     for path in removals:
         argv += ["-rm_r", path, "--"]
     for source, target in mappings:
         argv += ["-map", source, target]
-    argv += ["-boot_image", "any", "replay", "-commit"]
+    argv += ["-boot_image", "any", "replay"]
+    if system_area:
+        argv += ["-boot_image", "any", "efi_boot_part=", "-boot_image", "any", "partition_table=off",
+                 "-boot_image", "any", "system_area=" + system_area]
+    argv += ["-commit"]
     return argv
 
 
-def remaster(indev, outdev, label, mappings, removals=(), source_date_epoch=None):
-    run(remaster_argv(indev, outdev, label, mappings, removals), env=_env(source_date_epoch),
+def remaster(indev, outdev, label, mappings, removals=(), source_date_epoch=None, system_area=None):
+    run(remaster_argv(indev, outdev, label, mappings, removals, system_area), env=_env(source_date_epoch),
         what="xorriso (remastering the ISO)", timeout=7200)
 
 
@@ -146,9 +167,14 @@ def open_live_iso(path, workdir):
         text = read_text(path, SAVED_CONFIG, workdir)
         try:
             saved = json.loads(text or "")
-        except ValueError:
+            media_paths = list((saved.get("additional_files") or {}) if isinstance(saved, dict) else [])
+        except (ValueError, AttributeError):
             raise ImageError("%s carries an unreadable %s." % (path, SAVED_CONFIG),
                              "Rebuild it from its disk image.")
+        for media_path in media_paths:
+            if not isinstance(media_path, str) or not media_path.startswith("/") or ".." in media_path.split("/"):
+                raise ImageError("%s carries an invalid media path %r in %s." % (path, media_path, SAVED_CONFIG),
+                                 "Rebuild it from its disk image.")
         return LiveIso(path, "liveiso", saved, files)
     if ROOTFS in files:
         return LiveIso(path, "mic", {}, files)

@@ -27,12 +27,14 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, iso_media
-from ansible_collections.liveiso.customizer.plugins.module_utils.build import Build, check_output_path
+from ansible_collections.liveiso.customizer.plugins.module_utils.build import (
+    Build, allocated_bytes, check_output_path, ensure_space, output_lock)
 from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import chroot_environment
 from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import (
     build_digest, input_checksum, output_is_current, read_stamp, sha256_file, write_stamp)
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils.file_copy import clone_or_copy
 from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import (
     inspect_image, make_raw_work_copy)
 from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import mounted_image, mounted_squashfs
@@ -266,7 +268,7 @@ def build_from_disk(build, request, info, plan, notes):
     with contextlib.ExitStack() as stack:
         with build.step("mount-image"):
             image = stack.enter_context(mounted_image(raw, build.path("mnt"), mode="overlay" if customizing else "ro",
-                                                      skip_fstypes=("vfat",)))
+                                                      skip_fstypes=("vfat",), name=info.path))
             notes.append("mounted: %s" % image.describe())
         with chroot_environment(image.root) as chroot:
             chain = prepare_root(build, chroot, request, plan, notes)
@@ -320,30 +322,25 @@ def build_from_iso(build, request, live, plan, notes):
     return write_full_iso(build, request, plan, chain, rootfs, kept)
 
 
-def reflink_copy(source, dest):
-    """Copy ``source`` to ``dest`` sharing its blocks (xfs, btrfs); False where the filesystem cannot."""
-    result = run(["cp", "--reflink=always", source, dest], check=False)
-    return result.returncode == 0
-
-
 def remaster_iso(build, request, live, plan, notes):
-    """The per-site fast path: new grub.cfg, saved config and media files; boot images and squashfs kept."""
+    """The per-site fast path: new grub.cfg, saved config and media files; boot images and squashfs kept.
+
+    The input is copied as cheaply as the filesystem allows (a reflink on xfs/btrfs, an in-kernel copy
+    elsewhere) and xorriso appends the changes to the copy, writing the input's System Area back verbatim so
+    BIOS and UEFI boot from CD and USB stick as before. Nothing of the squashfs is read or rewritten.
+    """
     epoch = request.source_date_epoch
     mappings = [(host, media) for media, host in media_metadata(build, plan, epoch)]
     mappings += [(host, media) for media, host in additional_file_grafts(build, request.config.iso.additional_files,
                                                                          epoch)]
     with build.step("remaster-iso"):
         tmp = build.temp_output()
-        os.unlink(tmp)
-        # Growing in place keeps the old session's boot images, but xorriso can only expose an EFI boot
-        # image as a GPT partition (USB sticks) when it is written anew: UEFI ISOs are streamed instead.
-        if "uefi" not in plan.boot_modes and reflink_copy(live.path, tmp):
-            iso_media.remaster(tmp, tmp, plan.label, mappings, source_date_epoch=epoch)
-            notes.append("fast path: reflink copy of the input, grown in place")
-        else:
-            iso_media.remaster(live.path, tmp, plan.label, mappings, source_date_epoch=epoch)
-            notes.append("fast path: remastered copy (boot images and squashfs streamed unchanged)")
-    return tmp
+        how = clone_or_copy(live.path, tmp)
+        system_area = iso_media.save_system_area(live.path, build.path("system-area.bin"))
+        iso_media.remaster(tmp, tmp, plan.label, mappings, source_date_epoch=epoch, system_area=system_area)
+        notes.append("fast path: %s of the input, changes appended in place (boot setup and squashfs kept)"
+                     % ("reflink copy" if how == "reflink" else "kernel copy"))
+    return tmp, how
 
 
 def remaster_keeps(request, plan, saved):
@@ -365,6 +362,25 @@ def build_live_iso(request):
     if os.path.abspath(request.image) == output:
         raise ConfigError("output", "must differ from image: the input image is never modified")
     check_output_path(output)
+    with output_lock(output, request.check_mode) as waited:
+        result = _build_locked(request, output, info)
+    if waited:
+        result.setdefault("notes", []).append("waited %.1f s for another build of the same output" % waited)
+    return result
+
+
+def space_needed(info, build, output, customizing):
+    """{directory: bytes} a build of ``info`` needs, estimated from the input's size on disk."""
+    size = allocated_bytes(info.path)
+    if info.format == "iso":
+        if customizing:  # unpacked root (about 2.5x the squashfs) + new squashfs + ISO
+            return {build.workdir: size * 3, os.path.dirname(output): size}
+        return {os.path.dirname(output): size}  # a copy of the ISO (none with reflinks, but not known yet)
+    work = (0 if info.format == "raw" else size) + size // 2  # raw work copy, squashfs
+    return {build.workdir: work, os.path.dirname(output): size // 2}
+
+
+def _build_locked(request, output, info):
     stamp = read_stamp(output)
     input_sha, input_identity = input_checksum(request.image, stamp)
     digest = build_digest("liveos_iso", input_sha, request.config, request.options(), COLLECTION_VERSION)
@@ -380,13 +396,16 @@ def build_live_iso(request):
                       msg="%s would be built" % output)
         return result
     notes = []
+    copy_method = None
     with Build(output, request.build_dir, TOOLS) as build:
+        ensure_space(space_needed(info, build, output, customizing))
+        notes.extend(build.recovered)
         if info.format == "iso":
             live = iso_media.open_live_iso(request.image, build.workdir)
             plan = LivePlan(request, digest, live.saved if live.flavour == "liveiso" else None)
             if live.flavour == "liveiso" and not customizing and remaster_keeps(request, plan, live.saved):
                 path = "remaster"
-                tmp = remaster_iso(build, request, live, plan, notes)
+                tmp, copy_method = remaster_iso(build, request, live, plan, notes)
             else:
                 path = "rebuild-from-iso"
                 plan.boot_id = digest[:16]
@@ -396,13 +415,14 @@ def build_live_iso(request):
             path = "full"
             tmp = build_from_disk(build, request, info, plan, notes)
         with build.step("checksum"):
-            output_sha = sha256_file(tmp)
-        build.publish(tmp)
+            output_sha = build.checksum(tmp)
         live_result = {"volume_label": plan.label, "kernel_cmdline": " ".join(plan.kernel_args()),
                        "boot_modes": plan.boot_modes, "secure_boot": plan.secure_boot, "build_path": path,
+                       "copy_method": copy_method,
                        "build_seconds": round(sum(step["seconds"] for step in build.steps), 2)}
-        write_stamp(output, digest, input_sha, input_identity, output_sha,
-                    {"kind": "liveos_iso", "version": COLLECTION_VERSION, "live": live_result})
+        build.commit(tmp, lambda: write_stamp(output, digest, input_sha, input_identity, output_sha,
+                                              {"kind": "liveos_iso", "version": COLLECTION_VERSION,
+                                               "live": live_result}))
         result.update(changed=True, sha256=output_sha, size=os.path.getsize(output), steps=build.steps, notes=notes,
                       msg="built Live ISO %s from %s (%s)" % (output, request.image, path), **live_result)
         if request.build_dir:

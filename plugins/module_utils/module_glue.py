@@ -135,4 +135,7 @@ def run_module(module, name):
         module.no_log_values.update(_SECRETS)
         module.fail_json(msg=redact("internal error in liveiso.customizer.%s: %s" % (name, err)),
                          exception=redact(traceback.format_exc()))
+    for note in result.get("notes") or []:
+        if note.startswith(("released what a killed build", "removed the temp output of a killed build")):
+            module.warn(note)
     module.exit_json(**result)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import time
 
@@ -50,6 +51,11 @@ def _deferred_signals():
     return _SignalsHeld()
 
 
+def signals_held():
+    """Block SIGTERM/SIGINT for a block that must not be cut in two (they are delivered after it)."""
+    return _SignalsHeld()
+
+
 class _SignalsHeld(object):
     def __enter__(self):
         self.old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
@@ -58,6 +64,33 @@ class _SignalsHeld(object):
     def __exit__(self, *exc):
         signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
         return False
+
+
+_LEDGER = {"path": None}
+
+
+def set_ledger(path):
+    """Record every loop device and mount made from now on in ``path`` (None: stop recording).
+
+    The ledger lives in the build's work directory; after a ``kill -9`` the next build reads it to release
+    exactly what the dead build held (see recovery.py).
+    """
+    _LEDGER["path"] = path
+
+
+def _record(kind, *values):
+    if _LEDGER["path"]:
+        with open(_LEDGER["path"], "a") as handle:
+            handle.write("\t".join((kind,) + values) + "\n")
+
+
+def read_ledger(path):
+    """[(kind, values...)] from a ledger file (missing file: [])."""
+    try:
+        with open(path) as handle:
+            return [tuple(line.rstrip("\n").split("\t")) for line in handle if line.strip()]
+    except OSError:
+        return []
 
 
 def attach_loop(path, offset=0, sizelimit=None, read_only=False):
@@ -71,7 +104,9 @@ def attach_loop(path, offset=0, sizelimit=None, read_only=False):
         argv.append("--read-only")
     argv.append(path)
     try:
-        return run(argv, what="attaching a loop device").stdout.strip()
+        device = run(argv, what="attaching a loop device").stdout.strip()
+        _record("loop", device, os.path.realpath(path))
+        return device
     except CommandError as err:
         raise HostError(
             "cannot attach a loop device for %s (%s)." % (path, err.output_tail or err.returncode),
@@ -100,11 +135,16 @@ def loop_device(path, offset=0, sizelimit=None, read_only=False):
             detach_loop(device)
 
 
+def _mount_targets():
+    """Mount points now, from /proc/self/mounts (octal escapes such as ``\\040`` decoded)."""
+    with open("/proc/self/mounts") as handle:
+        return [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[1])
+                for line in handle if line.strip()]
+
+
 def is_mounted(target):
     """Is ``target`` a mount point now (per /proc/self/mounts)?"""
-    target = os.path.realpath(target)
-    with open("/proc/self/mounts") as handle:
-        return any(line.split()[1].replace("\\040", " ") == target for line in handle if line.strip())
+    return os.path.realpath(target) in _mount_targets()
 
 
 def unmount(target):
@@ -132,6 +172,7 @@ def mounted(source, target, fstype=None, options=None, bind=False):
         argv += ["-o", ",".join(options)]
     argv += [source, target]
     with _deferred_signals():
+        _record("mount", os.path.realpath(target))
         run(argv, what="mounting %s at %s" % (source, target))
     try:
         yield target
@@ -152,12 +193,8 @@ def kernel_filesystems():
 def mounts_under(prefix):
     """Mount points at or below ``prefix`` (deepest first), from /proc/self/mounts."""
     prefix = os.path.realpath(prefix)
-    found = []
-    with open("/proc/self/mounts") as handle:
-        for line in handle:
-            target = line.split()[1].replace("\\040", " ")
-            if target == prefix or target.startswith(prefix.rstrip("/") + "/"):
-                found.append(target)
+    found = [target for target in _mount_targets()
+             if target == prefix or target.startswith(prefix.rstrip("/") + "/")]
     return sorted(found, key=len, reverse=True)
 
 

@@ -12,9 +12,11 @@ are masked in the log and in error messages.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import time
 
@@ -115,6 +117,25 @@ class Result(object):
         self.seconds = seconds
 
 
+def stop_process_group(proc, grace=5.0):
+    """Stop ``proc`` and everything it started (its process group): SIGTERM, then SIGKILL after ``grace``."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 30.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            # the leader is gone; its group may not be: one more SIGKILL for stragglers
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(Exception):
+        proc.communicate(timeout=5)
+
+
 def run(argv, check=True, input=None, env=None, cwd=None, merge_output=False, timeout=None, what=None,
         tail_lines=20):
     """Run ``argv`` and return a :class:`Result`; raise CommandError on failure if ``check``.
@@ -127,22 +148,30 @@ def run(argv, check=True, input=None, env=None, cwd=None, merge_output=False, ti
     LOG.info("$ %s", redact(" ".join(argv)))
     start = time.monotonic()
     try:
-        proc = subprocess.run(
+        # A session (and process group) of its own: on an interruption or a timeout the whole tree
+        # (dracut's subshells, a script's children in the chroot) is stopped, not just the direct child,
+        # so nothing keeps the image's mounts busy.
+        proc = subprocess.Popen(
             argv,
-            input=input.encode() if isinstance(input, str) else input,
-            stdin=None if input is not None else subprocess.DEVNULL,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
             env=child_env,
             cwd=cwd,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,
         )
     except FileNotFoundError:
         require_tools(argv[0])
         raise
+    try:
+        out, err = proc.communicate(input.encode() if isinstance(input, str) else input, timeout=timeout)
     except subprocess.TimeoutExpired:
+        stop_process_group(proc)
         raise CommandError([redact(a) for a in argv], "timeout", "no result after %s seconds" % timeout, what=what)
+    except BaseException:
+        stop_process_group(proc)
+        raise
+    proc.stdout, proc.stderr = out, err
     seconds = time.monotonic() - start
     stdout = proc.stdout.decode("utf-8", "replace")
     stderr = proc.stderr.decode("utf-8", "replace") if proc.stderr is not None else ""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import posixpath
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
 
 MAX_SYMLINKS = 40
 
@@ -40,7 +40,8 @@ def resolve_in_root(root, path, follow_final=True):
         if os.path.islink(candidate) and (follow_final or not is_last):
             hops += 1
             if hops > MAX_SYMLINKS:
-                raise OSError("too many levels of symbolic links in %s" % path)
+                raise ImageError("cannot resolve %s in the image: too many levels of symbolic links." % path,
+                                 "The image has a symlink loop there; fix it or choose another destination.")
             target = os.readlink(candidate)
             if target.startswith("/"):
                 resolved = []

@@ -127,6 +127,13 @@ build_path:
   description: C(full) (from a disk image), C(remaster) (ISO in, only media changes), or C(rebuild-from-iso).
   returned: when a build ran or the ISO is up to date
   type: str
+copy_method:
+  description:
+    - How the fast path (O(build_path=remaster)) copied the input ISO before appending the changes to it
+      in place. C(reflink) shares the input's blocks (xfs, btrfs; no data moves), C(copy) is an in-kernel copy.
+    - V(null) for the other build paths.
+  returned: when the ISO exists
+  type: str
 build_seconds:
   description: Seconds the build of this ISO took (for an up-to-date ISO, those of the build that made it).
   returned: when the ISO exists

@@ -151,8 +151,12 @@ def test_example1_rerun_and_check_mode(ex1, base_dir, work):
 def test_recustomize_fast_path(ex1, site_b, tmp_path):
     assert site_b["changed"] is True and site_b["build_path"] == "remaster"
     assert [s["name"] for s in site_b["steps"]] == ["remaster-iso", "checksum"]
-    # a UEFI ISO keeps its EFI GPT partition only when streamed (xorriso cannot re-expose it when growing)
-    assert "fast path: remastered copy (boot images and squashfs streamed unchanged)" in site_b["notes"]
+    # on xfs: a reflink of the input, the changes appended in place, the System Area (MBR + GPT) kept verbatim
+    assert site_b["copy_method"] == "reflink"
+    assert "fast path: reflink copy of the input, changes appended in place (boot setup and squashfs kept)" \
+        in site_b["notes"]
+    with open(site_b["base_copy"], "rb") as base, open(site_b["output"], "rb") as out:
+        assert base.read(32768) == out.read(32768)
     assert site_b["volume_label"] != ex1["volume_label"]
     # earlier arguments first, then the new one; the label follows the new volume
     assert site_b["kernel_cmdline"] == ex1["kernel_cmdline"].replace(ex1["volume_label"], site_b["volume_label"]) \
@@ -258,9 +262,11 @@ def test_boot_example1_ovmf_usb_disk(ex1, work):
 
 
 @pytest.mark.qemu
-def test_boot_recustomized_reflinked_seabios_cd(site_b, work):
-    facts = boot_and_check(site_b, work, "siteb-bios-cd", "bios", "cdrom", "site-b-host", "example1-site-b",
-                           "/run/initramfs/live/cloud-init-data")
+@pytest.mark.parametrize("firmware", ["bios", "uefi"])
+def test_boot_recustomized_reflinked_usb_disk(site_b, work, firmware):
+    """The grown ISO as a USB stick: the kept MBR (BIOS) and GPT (UEFI) still lead to the boot images."""
+    facts = boot_and_check(site_b, work, "siteb-%s-disk" % firmware, firmware, "disk", "site-b-host",
+                           "example1-site-b", "/run/initramfs/live/cloud-init-data")
     assert facts["cmdline"].endswith("ds=nocloud liveiso.site=b")
     assert facts["instance"] == "instance-id: liveiso-site-b"
 

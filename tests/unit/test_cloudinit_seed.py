@@ -631,3 +631,16 @@ def test_glue_handler_check_mode_and_rootfs(tmp_path):
     assert result["live_medium_path"] == "/run/live/medium"
     assert list(result["config"]) == ["os"]
     assert not (tmp_path / "seed").exists()
+
+
+def test_secrets_found_in_unparsable_text():
+    text = ("#cloud-config\npasswd: $6$salt$HashedValueNumberOne0123456789\n"
+            "chpasswd: {users: [{name: root, password: 'Plain-Secret-1'}]}\n"
+            "token = abcdTOKENvalue\n"
+            "ssh_keys:\n  rsa_private: |\n    -----BEGIN RSA PRIVATE KEY-----\n    PemBodyLineOne\n"
+            "    -----END RSA PRIVATE KEY-----\nusers: [\n")
+    seed.render_user_data(text)
+    masked = runner.redact(text)
+    for secret in ("$6$salt$HashedValueNumberOne0123456789", "abcdTOKENvalue", "PemBodyLineOne"):
+        assert secret not in masked, masked
+    assert "users: [" in masked and "#cloud-config" in masked  # the rest stays readable

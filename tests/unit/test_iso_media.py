@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -61,7 +62,7 @@ def test_remaster_argv_separate_devices():
     argv = iso_media.remaster_argv("/in.iso", "/out.iso", "NEW_LABEL", [("/h/grub.cfg", "/boot/grub/grub.cfg"),
                                                                         ("/h/c.json", "/liveiso/config.json")],
                                    removals=["/old", "/x y"])
-    assert argv == ["xorriso", "-report_about", "WARNING", "-indev", "/in.iso", "-outdev", "/out.iso",
+    assert argv == ["xorriso", "-report_about", "WARNING", "-stdio_sync", "off", "-indev", "/in.iso", "-outdev", "/out.iso",
                     "-volid", "NEW_LABEL", "-joliet", "on", "-rockridge", "on",
                     "-rm_r", "/old", "--", "-rm_r", "/x y", "--",
                     "-map", "/h/grub.cfg", "/boot/grub/grub.cfg", "-map", "/h/c.json", "/liveiso/config.json",
@@ -70,14 +71,23 @@ def test_remaster_argv_separate_devices():
 
 def test_remaster_argv_in_place():
     argv = iso_media.remaster_argv("/same.iso", "/same.iso", "L", [("/h/f", "/f")])
-    assert argv == ["xorriso", "-report_about", "WARNING", "-dev", "/same.iso", "-volid", "L", "-joliet", "on",
+    assert argv == ["xorriso", "-report_about", "WARNING", "-stdio_sync", "off", "-dev", "/same.iso", "-volid", "L", "-joliet", "on",
                     "-rockridge", "on", "-map", "/h/f", "/f", "-boot_image", "any", "replay", "-commit"]
     assert "-indev" not in argv and "-outdev" not in argv
 
 
+def test_remaster_argv_in_place_with_system_area():
+    argv = iso_media.remaster_argv("/same.iso", "/same.iso", "L", [], system_area="/w/sa.bin")
+    # replayed El Torito first, then the System Area written back verbatim (no GPT made anew)
+    assert argv[-11:] == ["-boot_image", "any", "replay", "-boot_image", "any", "efi_boot_part=",
+                          "-boot_image", "any", "partition_table=off", "-boot_image", "any",
+                          "system_area=/w/sa.bin", "-commit"][-11:]
+    assert argv[-1] == "-commit" and argv.index("replay") < argv.index("system_area=/w/sa.bin")
+
+
 def test_remaster_argv_nothing_to_change():
     assert iso_media.remaster_argv("/a.iso", "/b.iso", "L", []) == [
-        "xorriso", "-report_about", "WARNING", "-indev", "/a.iso", "-outdev", "/b.iso", "-volid", "L",
+        "xorriso", "-report_about", "WARNING", "-stdio_sync", "off", "-indev", "/a.iso", "-outdev", "/b.iso", "-volid", "L",
         "-joliet", "on", "-rockridge", "on", "-boot_image", "any", "replay", "-commit"]
 
 
@@ -368,3 +378,29 @@ def _has_efi_partition(iso):
 @pytest.mark.parametrize("name", ["both", "uefi"])
 def test_write_iso_has_efi_partition_for_usb(hybrid_isos, name):
     assert _has_efi_partition(hybrid_isos[name])
+
+
+@pytest.mark.parametrize("name", ["both", "uefi"])
+def test_grown_in_place_keeps_system_area_and_efi_partition(hybrid_isos, tmp_path, name):
+    """The fast path: copy, append a file in place, System Area written back verbatim."""
+    grown = str(tmp_path / "grown.iso")
+    shutil.copyfile(hybrid_isos[name], grown)
+    system_area = iso_media.save_system_area(hybrid_isos[name], str(tmp_path / "sa.bin"))
+    host = make_tree(tmp_path / "host", {"meta-data": "instance-id: x\n"})
+    iso_media.remaster(grown, grown, "GROWN", [(os.path.join(host, "meta-data"), "/cloud-init-data/meta-data")],
+                       system_area=system_area)
+    with open(hybrid_isos[name], "rb") as before, open(grown, "rb") as after:
+        old, new = before.read(), after.read()
+    assert len(new) > len(old)
+    assert new[:iso_media.SYSTEM_AREA_BYTES] == old[:iso_media.SYSTEM_AREA_BYTES]
+    assert _has_efi_partition(grown)
+    assert iso_media.volume_label(grown) == "GROWN"
+    assert "/cloud-init-data/meta-data" in iso_media.list_files(grown)
+    assert el_torito(grown) == el_torito(hybrid_isos[name])
+    # only the volume descriptors (blocks 16-31) change in place: the EFI and BIOS boot images stay where
+    # the unchanged MBR and GPT point
+    assert new[65536:len(old)] == old[65536:]
+    report = subprocess.run(["xorriso", "-indev", grown, "-report_system_area", "plain"], check=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                            env=clean_env()).stdout
+    assert re.search(r"GPT partition path :\s+\d+\s+/boot/grub/efiboot.img", report), report

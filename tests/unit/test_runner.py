@@ -1,5 +1,8 @@
 """runner.py: the only way the library starts a process."""
 
+import os
+import signal
+import time
 
 import pytest
 
@@ -179,3 +182,37 @@ def test_is_mounted(tmp_path):
     from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import is_mounted
     assert is_mounted("/proc") is True
     assert is_mounted(str(tmp_path)) is False
+
+
+def test_timeout_stops_the_whole_process_group(tmp_path):
+    """A timed-out (or interrupted) command's children die with it: nothing keeps an image mount busy."""
+    pidfile = tmp_path / "child.pid"
+    with pytest.raises(CommandError) as info:
+        runner.run(["sh", "-c", "sleep 300 & echo $! > %s; wait" % pidfile], timeout=1)
+    assert "no result after 1 seconds" in str(info.value)
+    child = int(pidfile.read_text())
+    for dummy in range(50):
+        if not os.path.exists("/proc/%d" % child) or open("/proc/%d/stat" % child).read().split()[2] == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the background child %d of the timed-out command still runs" % child)
+
+
+def test_interrupt_stops_the_whole_process_group(tmp_path):
+    pidfile = tmp_path / "child.pid"
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt()
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(["sh", "-c", "sleep 300 & echo $! > %s; wait" % pidfile])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    child = int(pidfile.read_text())
+    time.sleep(0.5)
+    assert not os.path.exists("/proc/%d" % child) or open("/proc/%d/stat" % child).read().split()[2] == "Z"

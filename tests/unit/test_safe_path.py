@@ -5,6 +5,7 @@ import os
 import pytest
 
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError
+from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils.safe_path import image_path, resolve_in_root
 
 
@@ -102,12 +103,13 @@ def test_follow_final_false(root):
     {"a": "/a"},
     {"a": "/b/x", "b": "/a"},
 ])
-def test_symlink_loops_raise_oserror(root, links):
+def test_symlink_loops_raise_image_error(root, links):
     for name, target in links.items():
         os.symlink(target, j(root, name))
-    with pytest.raises(OSError) as info:
+    with pytest.raises(ImageError) as info:
         resolve_in_root(root, "/a/file")
     assert "too many levels of symbolic links" in str(info.value)
+    assert "symlink loop" in str(info.value)
 
 
 def test_loop_in_final_component_not_followed(root):
