@@ -2,7 +2,8 @@
 
 1. Disk image -> ISO. Floor: the same dracut, mksquashfs, grub-mkimage/mkfs.vfat/mcopy and xorriso commands run
    directly on the same (read-only mounted) root filesystem of the raw base image. Ours: liveos_iso's pipeline.
-2. ISO-only re-customization (new seed files) against `cp` of the same ISO, page cache warm for both.
+2. ISO-only re-customization (new seed files) against `cp` of the same ISO: page cache warm, `sync` before
+   each run of either side (so neither pays for the other's writeback), 5 runs each, means compared.
 3. mksquashfs of the same root with zstd (default level and 3), xz, gzip, lz4: seconds and bytes.
 Run as root: python3 benchmarks/bench_liveos.py [--skip-compressors]
 """
@@ -115,9 +116,16 @@ def main():
         # the fast path: the same seed swap, against cp of the ISO, both with a warm page cache
         base = os.path.join(work, "base.iso")
         sh("cp", base, os.path.join(work, "warm.iso"))
-        cp_s = min(timed(sh, "cp", base, os.path.join(work, "cp%d.iso" % i))[0] for i in range(3))
+        os.unlink(os.path.join(work, "warm.iso"))
+        cps = []
+        for index in range(5):
+            sh("sync")
+            cps.append(timed(sh, "cp", base, os.path.join(work, "cp%d.iso" % index))[0])
+        for index in range(5):
+            os.unlink(os.path.join(work, "cp%d.iso" % index))
         fast = []
-        for index in range(3):
+        for index in range(5):
+            sh("sync")
             fast.append(timed(build_live_iso, LiveIsoRequest(
                 image=base, output=os.path.join(work, "site%d.iso" % index), config=parse_config(
                     dict(SEED, iso=dict(SEED["iso"], kernelCommandLine={"extraCommandLine": ["site=%d" % index]})),
@@ -127,8 +135,9 @@ def main():
                           "ratio": round(ours_s / floor_s, 3), "target_ratio": 1.15,
                           "ours_steps": {s["name"]: s["seconds"] for s in result["steps"]},
                           "iso_mib": round(result["size"] / 1048576.0, 1)},
-            "remaster": {"cp_seconds": round(cp_s, 2), "ours_seconds": [round(s, 2) for s in fast],
-                         "ratio": round(min(fast) / cp_s, 2), "target_ratio": 1.5},
+            "remaster": {"cp_seconds": [round(s, 2) for s in cps], "ours_seconds": [round(s, 2) for s in fast],
+                         "ratio": round(sum(fast) / len(fast) / (sum(cps) / len(cps)), 2),
+                         "ratio_best": round(min(fast) / min(cps), 2), "target_ratio": 1.5},
         }
         if "--skip-compressors" not in sys.argv:
             data["compressors"] = compressors(raw, work)

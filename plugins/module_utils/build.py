@@ -25,6 +25,7 @@ import time
 
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import sha256_file
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, HostError
+from ansible_collections.liveiso.customizer.plugins.module_utils.file_copy import shared_ranges
 from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import set_ledger, signals_held, signals_raise
 from ansible_collections.liveiso.customizer.plugins.module_utils.recovery import (
     LEDGER, MARKER, WORKDIR_PREFIX, marker_text, release_stale)
@@ -229,8 +230,13 @@ class Build(object):
         self._temp_outputs.append(tmp)
         return tmp
 
-    def checksum(self, tmp):
-        """sha256 of ``tmp``, hashed while the kernel writes it to disk (fsync in a second thread)."""
+    def checksum(self, tmp, reflinked_from=None):
+        """sha256 of ``tmp``, hashed while the kernel writes it to disk (fsync in a second thread).
+
+        For a reflink copy (``reflinked_from``: the file it was cloned from), the ranges still sharing the
+        original's blocks are read from the original, which is in the page cache.
+        """
+        shared = (reflinked_from, shared_ranges(tmp, reflinked_from)) if reflinked_from else None
         errors = []
 
         def sync():
@@ -243,7 +249,7 @@ class Build(object):
         syncer = threading.Thread(target=sync, name="fsync-output", daemon=True)
         syncer.start()
         try:
-            return sha256_file(tmp)
+            return sha256_file(tmp, shared)
         finally:
             syncer.join()
             if errors:

@@ -24,16 +24,27 @@ CHUNK = 4 << 20
 STAMP_SUFFIX = ".liveiso.json"
 
 
-def sha256_file(path):
+def sha256_file(path, shared=None):
+    """sha256 of ``path``. ``shared`` is (other file, [(start, end)]): those byte ranges of ``path`` are known
+    to be the same blocks as the other file's (a reflink copy), which are read from the other file instead
+    (from its page cache, where ``path``'s fresh inode has none)."""
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
-        while True:
-            count = handle.readinto(buffer)
-            if not count:
-                break
-            digest.update(view[:count])
+    other, ranges = shared or (None, [])
+    size = os.path.getsize(path)
+    with open(path, "rb", buffering=0) as handle, \
+            (open(other, "rb", buffering=0) if other else open(path, "rb", buffering=0)) as twin:
+        position = 0
+        for start, end in list(ranges) + [(size, size)]:
+            for source, until in ((handle, start), (twin, end)):
+                source.seek(position)
+                while position < until:
+                    count = source.readinto(view[:min(CHUNK, until - position)])
+                    if not count:
+                        raise OSError("%s ended early, at byte %d" % (source.name, position))
+                    digest.update(view[:count])
+                    position += count
     return digest.hexdigest()
 
 

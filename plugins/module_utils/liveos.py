@@ -415,7 +415,7 @@ def _build_locked(request, output, info):
             path = "full"
             tmp = build_from_disk(build, request, info, plan, notes)
         with build.step("checksum"):
-            output_sha = build.checksum(tmp)
+            output_sha = build.checksum(tmp, live.path if copy_method == "reflink" else None)
         live_result = {"volume_label": plan.label, "kernel_cmdline": " ".join(plan.kernel_args()),
                        "boot_modes": plan.boot_modes, "secure_boot": plan.secure_boot, "build_path": path,
                        "copy_method": copy_method,

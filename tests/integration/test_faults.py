@@ -281,3 +281,27 @@ def test_parallel_builds(killed_then_rebuilt, work):
         with open(os.path.join(directory, name + ".cfg")) as handle:
             assert "site=%s" % name in handle.read(), listing
     shutil.rmtree(directory)
+
+
+def test_file_over_4gib_on_the_media(killed_then_rebuilt, work):
+    """ISO level 3: a 4.1 GiB file goes on the media (as several extents) and reads back whole."""
+    directory = os.path.join(work, "big")
+    os.makedirs(directory)
+    big = os.path.join(directory, "big file ä.bin")
+    size = (4 << 30) + (100 << 20)
+    with open(big, "wb") as handle:
+        handle.truncate(size)
+        handle.seek(size - 7)
+        handle.write(b"THE-END")
+    output = os.path.join(directory, "big.iso")
+    code, result, text = build("live", {"iso": {"additionalFiles": [{"source": big, "destination": "/data/big ä.bin"}]}},
+                               image=killed_then_rebuilt["output"], output=output)
+    assert code == 0 and result["build_path"] == "remaster", text
+    assert result["size"] > size
+    listing = sh("xorriso", "-indev", output, "-find", "/data", "-type", "f", "-exec", "lsdl")
+    assert str(size) in listing, listing
+    sh("xorriso", "-osirrox", "on", "-indev", output, "-extract", "/data", directory + "/x")
+    with open(os.path.join(directory, "x", "big ä.bin"), "rb") as handle:
+        handle.seek(size - 7)
+        assert handle.read() == b"THE-END"
+    shutil.rmtree(directory)

@@ -157,6 +157,8 @@ def test_recustomize_fast_path(ex1, site_b, tmp_path):
         in site_b["notes"]
     with open(site_b["base_copy"], "rb") as base, open(site_b["output"], "rb") as out:
         assert base.read(32768) == out.read(32768)
+    # its checksum was computed from the shared blocks of the base where the copy still shares them
+    assert site_b["sha256"] == sha256(site_b["output"])
     assert site_b["volume_label"] != ex1["volume_label"]
     # earlier arguments first, then the new one; the label follows the new volume
     assert site_b["kernel_cmdline"] == ex1["kernel_cmdline"].replace(ex1["volume_label"], site_b["volume_label"]) \

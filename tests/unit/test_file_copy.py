@@ -65,3 +65,33 @@ def test_writing_the_copy_leaves_the_source_alone(tmp_path):
         handle.seek(50000)
         handle.write(b"B" * 10)
     assert read(source) == b"A" * 100000
+
+
+def test_sha256_with_shared_ranges_reads_the_twin(tmp_path):
+    """Ranges declared shared are read from the other file: equal bytes give the plain sha256."""
+    import hashlib
+    from ansible_collections.liveiso.customizer.plugins.module_utils.digest import sha256_file
+    base = os.urandom(3 << 20)
+    copy = bytearray(base) + os.urandom(12345)
+    copy[40000:40010] = b"X" * 10
+    write(tmp_path / "base", base)
+    write(tmp_path / "copy", bytes(copy))
+    ranges = [(0, 40000), (40010, 3 << 20)]
+    expected = hashlib.sha256(bytes(copy)).hexdigest()
+    assert sha256_file(str(tmp_path / "copy"), (str(tmp_path / "base"), ranges)) == expected
+    assert sha256_file(str(tmp_path / "copy")) == expected
+    # a wrongly declared range shows (the test can fail): the base's bytes are used there
+    assert sha256_file(str(tmp_path / "copy"), (str(tmp_path / "base"), [(0, 40010)])) != expected
+
+
+def test_shared_ranges_of_a_real_copy_are_none(tmp_path):
+    """Without reflinks (or where FIEMAP says nothing) nothing is taken from the original."""
+    data = os.urandom(1 << 20)
+    source = write(tmp_path / "in", data)
+    dest = str(tmp_path / "out")
+    how = file_copy.clone_or_copy(source, dest)
+    ranges = file_copy.shared_ranges(dest, source)
+    if how == "copy":
+        assert ranges == []
+    else:
+        assert ranges == [(0, len(data))]
