@@ -28,9 +28,8 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.errors import C
 from ansible_collections.liveiso.customizer.plugins.module_utils.file_copy import shared_ranges
 from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import set_ledger, signals_held, signals_raise
 from ansible_collections.liveiso.customizer.plugins.module_utils.recovery import (
-    LEDGER, MARKER, WORKDIR_PREFIX, marker_text, release_stale)
+    LEDGER, MARKER, WORKDIR_PREFIX, marker_text, release_stale, temp_prefix)
 from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG, require_tools
-
 
 
 def require_root():
@@ -224,7 +223,7 @@ class Build(object):
 
     def temp_output(self):
         """A fresh path next to the output, removed on exit unless published."""
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(self.output) + ".tmp-%d-" % os.getpid(),
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(self.output),
                                    dir=os.path.dirname(self.output))
         os.close(fd)
         self._temp_outputs.append(tmp)

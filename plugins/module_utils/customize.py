@@ -22,7 +22,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import (
     chroot_environment, host_dns, services_held)
 from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import (
-    build_digest, input_checksum, output_is_current, read_stamp, sha256_file, write_stamp)
+    build_digest, input_checksum, output_is_current, read_stamp, write_stamp)
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import (
     OUTPUT_FORMATS, export_image, format_from_extension, inspect_image, make_raw_work_copy)

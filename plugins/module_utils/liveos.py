@@ -43,7 +43,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline 
 from ansible_collections.liveiso.customizer.plugins.module_utils.live_initrd import build_initrd
 from ansible_collections.liveiso.customizer.plugins.module_utils.customize import run_steps
 from ansible_collections.liveiso.customizer.plugins.module_utils.os_steps import planned_steps
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG, run
+from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG
 from ansible_collections.liveiso.customizer.plugins.module_utils.squashfs import COMPRESSORS, LEVELS, make_squashfs
 from ansible_collections.liveiso.customizer.plugins.module_utils.version import COLLECTION_VERSION
 

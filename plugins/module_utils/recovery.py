@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import shutil
+import socket
 
 from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import (
     detach_loop, is_mounted, loops_backed_by, mounts_under, read_ledger, unmount)
@@ -26,7 +27,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.runner import L
 WORKDIR_PREFIX = ".liveiso-build-"
 MARKER = ".liveiso-build"
 LEDGER = "resources.ledger"
-TEMP_RE = re.compile(r"\.(?P<name>.+)\.tmp-(?P<pid>\d+)-[^/]+\Z")
+TEMP_RE = re.compile(r"\.(?P<name>.+)\.tmp-(?P<pid>\d+)@(?P<host>[^@/]*)-[^-/]+\Z")
 
 
 def process_start_time(pid):
@@ -39,9 +40,19 @@ def process_start_time(pid):
     return stat.rsplit(")", 1)[1].split()[19]  # field 22 counted from the pid
 
 
+def this_host():
+    return socket.gethostname().replace("@", "_").replace("/", "_")
+
+
+def temp_prefix(output):
+    """Name prefix of a build's temp output beside ``output``: it names the owner (pid@host)."""
+    return ".%s.tmp-%d@%s-" % (os.path.basename(output), os.getpid(), this_host())
+
+
 def marker_text(pid=None):
+    """pid, its start time and this host: a shared (NFS) directory may hold other hosts' builds."""
     pid = pid or os.getpid()
-    return "%d\n%s\n" % (pid, process_start_time(pid) or "")
+    return "%d\n%s\n%s\n" % (pid, process_start_time(pid) or "", this_host())
 
 
 def owner_alive(pid, start_time=None):
@@ -53,12 +64,14 @@ def owner_alive(pid, start_time=None):
 
 
 def _read_marker(workdir):
+    """(pid, start time, host) from a work dir's marker; (None, None, None) if unreadable."""
     try:
         with open(os.path.join(workdir, MARKER)) as handle:
             lines = handle.read().splitlines()
-        return int(lines[0]), (lines[1] if len(lines) > 1 and lines[1].isdigit() else None)
+        return (int(lines[0]), (lines[1] if len(lines) > 1 and lines[1].isdigit() else None),
+                lines[2] if len(lines) > 2 else None)
     except (OSError, ValueError, IndexError):
-        return None, None
+        return None, None, None
 
 
 def _loop_backing(device):
@@ -104,7 +117,9 @@ def release_stale(directories):
         for name in sorted(os.listdir(directory)):
             path = os.path.join(directory, name)
             if name.startswith(WORKDIR_PREFIX) and os.path.isdir(path):
-                pid, start = _read_marker(path)
+                pid, start, host = _read_marker(path)
+                if host is not None and host != this_host():
+                    continue  # another host's build in a shared directory: not ours to judge
                 if pid is not None and owner_alive(pid, start):
                     continue
                 if pid is None and not os.path.exists(os.path.join(path, LEDGER)):
@@ -113,7 +128,8 @@ def release_stale(directories):
                 released.append("released what a killed build (pid %s) left: %s" % (pid, what))
             else:
                 match = TEMP_RE.match(name)
-                if match and not owner_alive(int(match.group("pid"))) and os.path.isfile(path):
+                if match and match.group("host") == this_host() and not owner_alive(int(match.group("pid"))) \
+                        and os.path.isfile(path):
                     with contextlib.suppress(OSError):
                         os.unlink(path)
                     released.append("removed the temp output of a killed build (pid %s): %s"

@@ -129,7 +129,7 @@ build_path:
   type: str
 copy_method:
   description:
-    - How the fast path (O(build_path=remaster)) copied the input ISO before appending the changes to it
+    - How the fast path (RV(build_path=remaster)) copied the input ISO before appending the changes to it
       in place. C(reflink) shares the input's blocks (xfs, btrfs; no data moves), C(copy) is an in-kernel copy.
     - V(null) for the other build paths.
   returned: when the ISO exists

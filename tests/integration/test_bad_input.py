@@ -324,9 +324,9 @@ def runs(inputs, tmp_path_factory, request):
                                "additionalDirs": [{"source": "<<spaced-dir>>", "destination": SPACED_DIR_DEST}]}}),
                 names)})
         with ReadOnlyDirs(inputs):
-            before = [_state(target) for _, _, target, _ in prepared]
+            before = [_state(entry[2]) for entry in prepared]
             results, log = run_playbook(work, tasks)[1:]
-            after = [_state(target) for _, _, target, _ in prepared]
+            after = [_state(entry[2]) for entry in prepared]
         leaked = own_leaks(basetemp)
         for index, (case, case_dir, target, expect) in enumerate(prepared):
             done[case.id] = {"result": results[index], "expect": expect, "case_dir": case_dir, "target": target,

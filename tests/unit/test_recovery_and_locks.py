@@ -23,18 +23,19 @@ def dead_pid():
     return proc.pid
 
 
-def stale_workdir(directory, pid, start=""):
-    workdir = os.path.join(str(directory), recovery.WORKDIR_PREFIX + "abc%d" % pid)
+def stale_workdir(directory, pid, start="", host=None):
+    workdir = os.path.join(str(directory), recovery.WORKDIR_PREFIX + "abc%d%s" % (pid, host or ""))
     os.makedirs(os.path.join(workdir, "mnt"))
     with open(os.path.join(workdir, recovery.MARKER), "w") as handle:
-        handle.write("%d\n%s\n/out/x.iso\n" % (pid, start))
+        handle.write("%d\n%s\n%s\n/out/x.iso\n" % (pid, start, host or recovery.this_host()))
     with open(os.path.join(workdir, recovery.LEDGER), "w") as handle:
         handle.write("mount\t%s/mnt\nloop\t/dev/loop999\t%s/work.raw\n" % (workdir, workdir))
     return workdir
 
 
 def test_marker_names_this_process():
-    pid, start = recovery.marker_text().splitlines()
+    pid, start, host = recovery.marker_text().splitlines()
+    assert host == recovery.this_host()
     assert int(pid) == os.getpid() and start == recovery.process_start_time(os.getpid())
     assert recovery.owner_alive(os.getpid(), start)
     assert not recovery.owner_alive(os.getpid(), str(int(start) + 1))  # a reused pid is not the owner
@@ -44,13 +45,18 @@ def test_marker_names_this_process():
 def test_release_stale_removes_dead_builds_only(tmp_path):
     dead = stale_workdir(tmp_path, dead_pid())
     alive = stale_workdir(tmp_path, os.getpid(), recovery.process_start_time(os.getpid()))
-    temp_dead = tmp_path / (".site.iso.tmp-%d-xyz" % dead_pid())
-    temp_alive = tmp_path / (".site.iso.tmp-%d-xyz" % os.getpid())
-    temp_dead.write_text("half")
-    temp_alive.write_text("in progress")
+    other_host = stale_workdir(tmp_path, dead_pid(), host="another-build-host")
+    host = recovery.this_host()
+    temp_dead = tmp_path / (".site.iso.tmp-%d@%s-xyz" % (dead_pid(), host))
+    temp_alive = tmp_path / (".site.iso.tmp-%d@%s-xyz" % (os.getpid(), host))
+    temp_other_host = tmp_path / (".site.iso.tmp-%d@another-build-host-xyz" % dead_pid())
+    for path in (temp_dead, temp_alive, temp_other_host):
+        path.write_text("half")
+    assert os.path.basename(recovery.temp_prefix("/o/site.iso")).startswith(".site.iso.tmp-%d@%s-" % (os.getpid(), host))
     (tmp_path / "site.iso").write_text("good output")
     released = recovery.release_stale([str(tmp_path), str(tmp_path)])
     assert not os.path.exists(dead) and os.path.isdir(alive)
+    assert os.path.isdir(other_host) and temp_other_host.exists()  # a shared directory: not ours to judge
     assert not temp_dead.exists() and temp_alive.exists()
     assert (tmp_path / "site.iso").read_text() == "good output"
     assert len(released) == 2

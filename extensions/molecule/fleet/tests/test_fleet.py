@@ -34,6 +34,8 @@ def test_user_and_key(host):
 
 
 def test_files_and_packages_from_user_data(host):
+    assert host.package("hello").is_installed  # installed by cloud-init from the mirror at first boot
+    assert host.run("hello").stdout.strip() == "Hello, world!"
     assert host.file("/etc/fleet-site").content_string == "site_static\n"
     assert host.file("/etc/timezone").content_string.strip() == "UTC"
     assert host.file("/etc/resolv.conf").content_string == "nameserver 10.0.2.3\nsearch fleet.example.net\n"
