@@ -17,7 +17,6 @@ import errno
 import fcntl
 import logging
 import os
-import shutil
 import signal
 import tempfile
 import threading
@@ -26,9 +25,9 @@ import time
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import sha256_file
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, HostError
 from ansible_collections.liveiso.customizer.plugins.module_utils.file_copy import shared_ranges
-from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import set_ledger, signals_held, signals_raise
+from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import signals_held, signals_raise
 from ansible_collections.liveiso.customizer.plugins.module_utils.recovery import (
-    LEDGER, MARKER, WORKDIR_PREFIX, marker_text, release_stale, temp_prefix)
+    release_stale, temp_prefix, work_directory)
 from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG, require_tools
 
 
@@ -160,13 +159,9 @@ class Build(object):
         try:
             self._stack.enter_context(signals_raise())
             # what builds killed with SIGKILL left here (mounts, loop devices, temp files) goes first
-            self.recovered = release_stale([parent, os.path.dirname(self.output)])
-            self.workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=parent)
-            self._stack.callback(self._remove_workdir)
-            with open(os.path.join(self.workdir, MARKER), "w") as handle:
-                handle.write(marker_text() + self.output + "\n")
-            set_ledger(os.path.join(self.workdir, LEDGER))
-            self._stack.callback(set_ledger, None)
+            self.recovered = release_stale([os.path.dirname(self.output)]) if self.build_dir else []
+            self.workdir, released = self._stack.enter_context(work_directory(parent, self.output))
+            self.recovered += released
             self.log_path = os.path.join(self.build_dir or self.workdir,
                                          os.path.basename(self.output) + ".build.log")
             self._handler = logging.FileHandler(self.log_path, mode="w")
@@ -186,9 +181,6 @@ class Build(object):
     def _detach_log(self):
         LOG.removeHandler(self._handler)
         self._handler.close()
-
-    def _remove_workdir(self):
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _remove_temp_outputs(self):
         for path in self._temp_outputs:

@@ -19,9 +19,10 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 
 from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import (
-    detach_loop, is_mounted, loops_backed_by, mounts_under, read_ledger, unmount)
+    detach_loop, is_mounted, loops_backed_by, mounts_under, read_ledger, set_ledger, unmount)
 from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG, run
 
 WORKDIR_PREFIX = ".liveiso-build-"
@@ -103,6 +104,25 @@ def release_workdir(workdir):
         released_loops += 1
     shutil.rmtree(workdir, ignore_errors=True)
     return "%d mount(s), %d loop device(s) and work directory %s" % (released_mounts, released_loops, workdir)
+
+
+@contextlib.contextmanager
+def work_directory(parent, output=""):
+    """A fresh ``.liveiso-build-*`` directory in ``parent``, marked as this process's, recording every loop
+    device and mount made while it exists; removed on exit. What killed builds left in ``parent`` is
+    released first: ``with work_directory(parent) as (workdir, released):``."""
+    released = release_stale([parent])
+    workdir = tempfile.mkdtemp(prefix=WORKDIR_PREFIX, dir=parent)
+    try:
+        with open(os.path.join(workdir, MARKER), "w") as handle:
+            handle.write(marker_text() + output + "\n")
+        set_ledger(os.path.join(workdir, LEDGER))
+        try:
+            yield workdir, released
+        finally:
+            set_ledger(None)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def release_stale(directories):

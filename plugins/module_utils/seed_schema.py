@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
-import tempfile
 
 from ansible_collections.liveiso.customizer.plugins.module_utils import iso_media
 from ansible_collections.liveiso.customizer.plugins.module_utils.build import require_root
@@ -24,6 +22,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.errors import I
 from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import inspect_image, make_raw_work_copy
 from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import mounted_image, mounted_squashfs
 from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import signals_raise
+from ansible_collections.liveiso.customizer.plugins.module_utils.recovery import work_directory
 
 WORK = "/run/liveiso-seed"
 LINE_RE = re.compile(r"(?:line |:)(\d+)")
@@ -103,44 +102,44 @@ def validate_in_image(image, files):
     """Run the image's ``cloud-init schema`` on user-data (and network-config where it can); return facts."""
     require_root()
     facts = {"notes": []}
-    workdir = tempfile.mkdtemp(prefix="liveiso-seed-", dir=os.environ.get("TMPDIR", "/var/tmp"))
-    try:
-        with signals_raise(), image_root(image, workdir) as root, chroot_environment(root) as chroot:
-            if not chroot.which("cloud-init"):
-                raise ImageError("%s has no cloud-init to validate the seed with." % image,
-                                 "Install cloud-init in the image, or drop validate_with_image.")
-            facts["live_medium"] = live_medium(chroot)
-            version = chroot.run(["cloud-init", "--version"], check=False, merge_output=True).stdout.strip()
-            facts["cloud_init_version"] = version.split()[-1] if version else "unknown"
-            os.makedirs(chroot.path(WORK), mode=0o700, exist_ok=True)
-            for name, text in files.items():
-                with open(chroot.path(WORK + "/" + name), "w") as handle:
-                    handle.write(text)
-            checks = [("user-data", None)]
-            if "vendor-data" in files and files["vendor-data"].startswith("#cloud-config"):
-                checks.append(("vendor-data", None))
-            if "network-config" in files:
-                checks.append(("network-config", "network-config"))
-            for name, schema_type in checks:
-                if name == "user-data" and not files[name].startswith("#cloud-config"):
-                    continue  # scripts and MIME parts have no schema
-                result = _schema(chroot, name, schema_type)
-                output = result.stdout.strip()
-                if result.returncode != 0 and schema_type and ("unrecognized arguments" in output
-                                                               or "invalid choice" in output):
-                    facts["notes"].append("network-config checked offline only: cloud-init %s has no "
-                                          "network-config schema" % facts["cloud_init_version"])
-                    continue
-                if result.returncode != 0:
-                    lines = [row for row in output.splitlines() if "Invalid" in row or "Error" in row] \
-                        or output.splitlines()[-3:]
-                    match = LINE_RE.search(" ".join(lines))
-                    raise SeedError(name, "cloud-init %s schema check failed: %s"
-                                    % (facts["cloud_init_version"], " | ".join(lines)[:800]),
-                                    line=int(match.group(1)) if match else None)
-                facts["notes"].append("%s valid for cloud-init %s" % (name, facts["cloud_init_version"]))
-            if "network-config" in files:
-                check_network_rendering(chroot, facts)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(signals_raise())
+        workdir, released = stack.enter_context(work_directory(os.environ.get("TMPDIR", "/var/tmp")))
+        facts["notes"] += released
+        chroot = stack.enter_context(chroot_environment(stack.enter_context(image_root(image, workdir))))
+        if not chroot.which("cloud-init"):
+            raise ImageError("%s has no cloud-init to validate the seed with." % image,
+                             "Install cloud-init in the image, or drop validate_with_image.")
+        facts["live_medium"] = live_medium(chroot)
+        version = chroot.run(["cloud-init", "--version"], check=False, merge_output=True).stdout.strip()
+        facts["cloud_init_version"] = version.split()[-1] if version else "unknown"
+        os.makedirs(chroot.path(WORK), mode=0o700, exist_ok=True)
+        for name, text in files.items():
+            with open(chroot.path(WORK + "/" + name), "w") as handle:
+                handle.write(text)
+        checks = [("user-data", None)]
+        if "vendor-data" in files and files["vendor-data"].startswith("#cloud-config"):
+            checks.append(("vendor-data", None))
+        if "network-config" in files:
+            checks.append(("network-config", "network-config"))
+        for name, schema_type in checks:
+            if name == "user-data" and not files[name].startswith("#cloud-config"):
+                continue  # scripts and MIME parts have no schema
+            result = _schema(chroot, name, schema_type)
+            output = result.stdout.strip()
+            if result.returncode != 0 and schema_type and ("unrecognized arguments" in output
+                                                           or "invalid choice" in output):
+                facts["notes"].append("network-config checked offline only: cloud-init %s has no "
+                                      "network-config schema" % facts["cloud_init_version"])
+                continue
+            if result.returncode != 0:
+                lines = [row for row in output.splitlines() if "Invalid" in row or "Error" in row] \
+                    or output.splitlines()[-3:]
+                match = LINE_RE.search(" ".join(lines))
+                raise SeedError(name, "cloud-init %s schema check failed: %s"
+                                % (facts["cloud_init_version"], " | ".join(lines)[:800]),
+                                line=int(match.group(1)) if match else None)
+            facts["notes"].append("%s valid for cloud-init %s" % (name, facts["cloud_init_version"]))
+        if "network-config" in files:
+            check_network_rendering(chroot, facts)
     return facts

@@ -146,3 +146,17 @@ def test_out_of_space_detection():
     assert not build._out_of_space(OSError(errno.EIO, "I/O error"))
     assert build._out_of_space(CommandError(["mksquashfs"], 1, "Write failed because No space left on device"))
     assert not build._out_of_space(CommandError(["mksquashfs"], 1, "some other failure"))
+
+
+def test_work_directory_marks_records_and_cleans(tmp_path):
+    from ansible_collections.liveiso.customizer.plugins.module_utils import mounts
+    dead = stale_workdir(tmp_path, dead_pid())
+    with recovery.work_directory(str(tmp_path), "/out/x.iso") as (workdir, released):
+        assert os.path.basename(workdir).startswith(recovery.WORKDIR_PREFIX)
+        assert not os.path.exists(dead) and len(released) == 1  # a dead build's leftovers went first
+        pid, start, host, output = open(os.path.join(workdir, recovery.MARKER)).read().splitlines()
+        assert int(pid) == os.getpid() and output == "/out/x.iso"
+        mounts._record("mount", "/somewhere")  # what attach_loop/mounted write while the directory exists
+        assert mounts.read_ledger(os.path.join(workdir, recovery.LEDGER)) == [("mount", "/somewhere")]
+    assert not os.path.exists(workdir)
+    assert mounts._LEDGER["path"] is None
