@@ -30,6 +30,15 @@ def timed(func, *args, **kwargs):
     return time.monotonic() - start, value
 
 
+def cp_seconds(source, directory):
+    """Seconds of `cp` of ``source`` into ``directory`` (after `sync`); the copy is removed again."""
+    sh("sync")
+    copy = os.path.join(directory, "cp-" + os.path.basename(source))
+    seconds = timed(sh, "cp", source, copy)[0]
+    os.unlink(copy)
+    return seconds
+
+
 def drop_caches():
     """Start each measurement from a cold page cache, so neither side profits from the other's reads."""
     subprocess.run(["sync"], check=True)

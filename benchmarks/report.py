@@ -26,7 +26,7 @@ def main():
         print("Steps: " + ", ".join("%s %.1f s" % kv for kv in customize["ours_steps"].items()))
         print()
     liveos = load("liveos")
-    if liveos:
+    if liveos and liveos.get("iso_build"):
         build = liveos["iso_build"]
         print("| disk image -> ISO | ours | floor (same dracut, mksquashfs, grub-mkimage, mtools, xorriso)"
               " | ratio | target |")
@@ -36,40 +36,70 @@ def main():
         print()
         print("Steps: " + ", ".join("%s %.1f s" % kv for kv in build["ours_steps"].items()))
         print()
-        remaster = liveos["remaster"]
-        cps, ours = remaster["cp_seconds"], remaster["ours_seconds"]
-        print("| ISO-only re-customization, %.0f MiB ISO | ours (5 runs) | cp of the ISO (5 runs) | ratio of means |"
-              " ratio of bests | target |" % build["iso_mib"])
-        print("|---|---|---|---|---|---|")
-        print("| new seed + argument, sync before each run | %s s | %s s | %.2f | %.2f | < %.1f |" % (
-            ", ".join("%.2f" % v for v in ours), ", ".join("%.2f" % v for v in cps), remaster["ratio"],
-            remaster["ratio_best"], remaster["target_ratio"]))
+    for name in ("liveos", "liveos-remaster"):
+        data = load(name)
+        if data and data.get("remaster"):
+            remaster_table(data["remaster"])
+    if liveos and liveos.get("compressors"):
+        print("| compressor | level | mksquashfs seconds | squashfs MiB |")
+        print("|---|---|---|---|")
+        for row in liveos["compressors"]:
+            print("| %s | %s | %.1f | %.1f |" % (row["compression"], row["level"], row["seconds"], row["mib"]))
         print()
-        if liveos.get("compressors"):
-            print("| compressor | level | mksquashfs seconds | squashfs MiB |")
-            print("|---|---|---|---|")
-            for row in liveos["compressors"]:
-                print("| %s | %s | %.1f | %.1f |" % (row["compression"], row["level"], row["seconds"], row["mib"]))
-            print()
     fleet = load("fleet")
     if fleet:
-        cp = fleet["cp_seconds"]
-        print("| %d-site fleet, %.0f MiB base ISO (BIOS + UEFI) | mean s/site | min | max | vs cp (mean %.2f s) |"
-              " target |" % (fleet["sites"], fleet["base_iso_mib"], cp["mean"]))
-        print("|---|---|---|---|---|---|")
-        row = fleet["copy_and_append"]
-        print("| kernel copy + in-place append (ext4) | %.2f | %.2f | %.2f | %.2f x | < 1.5 x |" % (
-            row["mean"], row["min"], row["max"], row["ratio_to_cp"]))
-        row = fleet["no_change_rerun"]
-        print("| no-change rerun | %.3f | %.3f | %.3f | | < 1 s |" % (row["mean"], row["min"], row["max"]))
-        row = fleet["reflink_xfs"]
-        print("| reflink copy + in-place append (xfs) | %.2f | %.2f | %.2f | | < 1 s |" % (
-            row["mean"], row["min"], row["max"]))
+        fleet_table(fleet)
+
+
+def seconds(values):
+    return ", ".join("%.2f" % v for v in values)
+
+
+def remaster_table(remaster):
+    print("| ISO-only re-customization, %.0f MiB ISO | ours (5 runs) | cp just before each (5 runs) |"
+          " ratio of means | median ratio | ratio of bests | target |" % remaster["iso_mib"])
+    print("|---|---|---|---|---|---|---|")
+    for name, label in (("checksum", "new seed + argument, sha256 (default)"),
+                        ("no_checksum", "the same, `checksum: false`")):
+        row = remaster[name]
+        print("| %s | %s s | %s s | %.2f | %.2f | %.2f | < %.1f |" % (
+            label, seconds(row["ours_seconds"]), seconds(row["cp_seconds"]), row["ratio_of_means"],
+            row["median_ratio"], row["ratio_of_bests"], remaster["target_ratio"]))
+    print()
+    print("Steps, mean: " + ", ".join("%s %.3f s" % kv for kv in sorted(remaster["steps"].items())))
+    print()
+
+
+def fleet_table(fleet):
+    cp = fleet["cp_seconds"]
+    print("| %d-site fleet, %.0f MiB base ISO (BIOS + UEFI) | mean s/site | median | min | max |"
+          " vs the paired cp (mean %.2f s): ratio of means, median ratio | target |"
+          % (fleet["sites"], fleet["base_iso_mib"], cp["mean"]))
+    print("|---|---|---|---|---|---|---|")
+    row = fleet["copy_and_append"]
+    print("| kernel copy + new session (ext4) | %.2f | %.2f | %.2f | %.2f | %.2f x, %.2f x | < 1.5 x |" % (
+        row["mean"], row["median"], row["min"], row["max"], row["ratio_of_means"], row["median_ratio"]))
+    row = fleet["no_change_rerun"]
+    print("| no-change rerun | %.3f | %.3f | %.3f | %.3f | | < 1 s |" % (
+        row["mean"], row["median"], row["min"], row["max"]))
+    for key, label in (("reflink_xfs", "reflink copy + new session (xfs in a loop file)"),
+                       ("reflink_xfs_no_checksum", "the same, `checksum: false`")):
+        row = fleet.get(key)
+        if row:
+            print("| %s | %.2f | %.2f | %.2f | %.2f | | < 1 s |" % (
+                label, row["mean"], row["median"], row["min"], row["max"]))
+    print()
+    big = fleet.get("reflink_xfs_big_base")
+    if big:
+        print("| reflink, 5 sites from a %.0f MiB base | mean s/site | median | max |" % big["base_iso_mib"])
+        print("|---|---|---|---|")
+        for key, label in (("checksum", "sha256 (default)"), ("no_checksum", "`checksum: false`")):
+            print("| %s | %.2f | %.2f | %.2f |" % (label, big[key]["mean"], big[key]["median"], big[key]["max"]))
         print()
-        for label, steps in sorted(fleet.get("steps", {}).items()):
-            means = ["%s mean %.3f s" % (name, v["mean"]) for name, v in sorted(steps.items())]
-            print("Steps (%s): %s" % (label, ", ".join(means)))
-        print()
+    for label, steps in sorted(fleet.get("steps", {}).items()):
+        means = ["%s mean %.3f s" % (name, v["mean"]) for name, v in sorted(steps.items())]
+        print("Steps (%s): %s" % (label, ", ".join(means)))
+    print()
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import time
 
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import sha256_file
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, HostError
-from ansible_collections.liveiso.customizer.plugins.module_utils.file_copy import shared_ranges
 from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import signals_held, signals_raise
 from ansible_collections.liveiso.customizer.plugins.module_utils.recovery import (
     release_stale, temp_prefix, work_directory)
@@ -221,13 +220,12 @@ class Build(object):
         self._temp_outputs.append(tmp)
         return tmp
 
-    def checksum(self, tmp, reflinked_from=None):
+    def checksum(self, tmp, known=None, compute=True):
         """sha256 of ``tmp``, hashed while the kernel writes it to disk (fsync in a second thread).
 
-        For a reflink copy (``reflinked_from``: the file it was cloned from), the ranges still sharing the
-        original's blocks are read from the original, which is in the page cache.
+        ``known``: the sha256 that the step which wrote ``tmp`` computed from the bytes it wrote (the fast
+        path hashes while it copies); then this only syncs, as it does (returning None) without ``compute``.
         """
-        shared = (reflinked_from, shared_ranges(tmp, reflinked_from)) if reflinked_from else None
         errors = []
 
         def sync():
@@ -240,7 +238,7 @@ class Build(object):
         syncer = threading.Thread(target=sync, name="fsync-output", daemon=True)
         syncer.start()
         try:
-            return sha256_file(tmp, shared)
+            return known or (sha256_file(tmp) if compute else None)
         finally:
             syncer.join()
             if errors:

@@ -22,7 +22,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import (
     chroot_environment, host_dns, services_held)
 from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import (
-    build_digest, input_checksum, output_is_current, read_stamp, write_stamp)
+    build_digest, input_checksum, output_is_current, read_stamp, stamp_checksum, write_stamp)
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import (
     OUTPUT_FORMATS, export_image, format_from_extension, inspect_image, make_raw_work_copy)
@@ -43,6 +43,7 @@ class CustomizeRequest:
     build_dir: Optional[str] = None
     force: bool = False
     check_mode: bool = False
+    checksum: bool = True
 
 
 def resolve_output_format(output, output_format):
@@ -116,7 +117,8 @@ def _customize_locked(request, output, info, fmt):
     digest = build_digest("image_customize", input_sha, request.config, {"output_format": fmt}, COLLECTION_VERSION)
     result = {"output": output, "output_format": fmt, "input_format": info.format, "digest": digest}
     if not request.force and output_is_current(output, stamp, digest):
-        result.update(changed=False, sha256=stamp["output"]["sha256"], size=stamp["output"]["size"], steps=[],
+        result.update(changed=False, sha256=stamp_checksum(output, stamp, request.checksum),
+                      size=stamp["output"]["size"], steps=[],
                       msg="%s is up to date (inputs unchanged)" % output)
         return result
     if request.check_mode:
@@ -138,7 +140,7 @@ def _customize_locked(request, output, info, fmt):
                 os.replace(raw, tmp)
             else:
                 export_image(raw, fmt, tmp)
-            output_sha = build.checksum(tmp)
+            output_sha = build.checksum(tmp, compute=request.checksum)
         build.commit(tmp, lambda: write_stamp(
             output, digest, input_sha, input_identity, output_sha,
             {"kind": "image_customize", "output_format": fmt, "version": COLLECTION_VERSION}))

@@ -24,28 +24,32 @@ CHUNK = 4 << 20
 STAMP_SUFFIX = ".liveiso.json"
 
 
-def sha256_file(path, shared=None):
-    """sha256 of ``path``. ``shared`` is (other file, [(start, end)]): those byte ranges of ``path`` are known
-    to be the same blocks as the other file's (a reflink copy), which are read from the other file instead
-    (from its page cache, where ``path``'s fresh inode has none)."""
-    digest = hashlib.sha256()
+def hash_range(digest, path, start=0, end=None):
+    """Feed ``path``'s bytes [start, end) into ``digest`` (a hashlib object); past the file's end, zeros (as
+    a hole reads). Read, not mapped: a file that shrinks under us ends early instead of raising SIGBUS."""
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
-    other, ranges = shared or (None, [])
-    size = os.path.getsize(path)
-    with open(path, "rb", buffering=0) as handle, \
-            (open(other, "rb", buffering=0) if other else open(path, "rb", buffering=0)) as twin:
-        position = 0
-        for start, end in list(ranges) + [(size, size)]:
-            for source, until in ((handle, start), (twin, end)):
-                source.seek(position)
-                while position < until:
-                    count = source.readinto(view[:min(CHUNK, until - position)])
-                    if not count:
-                        raise OSError("%s ended early, at byte %d" % (source.name, position))
-                    digest.update(view[:count])
-                    position += count
-    return digest.hexdigest()
+    with open(path, "rb", buffering=0) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        end = size if end is None else end
+        position = start
+        handle.seek(start)
+        while position < min(end, size):
+            count = handle.readinto(view[:min(CHUNK, min(end, size) - position)])
+            if not count:
+                raise OSError("%s ended early, at byte %d" % (path, position))
+            digest.update(view[:count])
+            position += count
+    while position < end:
+        count = min(CHUNK, end - position)
+        digest.update(bytes(count))
+        position += count
+    return digest
+
+
+def sha256_file(path):
+    """sha256 of ``path`` (hex)."""
+    return hash_range(hashlib.sha256(), path).hexdigest()
 
 
 def file_identity(path):
@@ -137,6 +141,21 @@ def write_stamp(output, digest, input_sha256, input_identity, output_sha256, ext
         "output": {"sha256": output_sha256, "size": os.path.getsize(output), "identity": file_identity(output)},
     }
     stamp.update(extra or {})
+    return _save_stamp(output, stamp)
+
+
+def stamp_checksum(output, stamp, wanted):
+    """The sha256 of an up-to-date ``output`` from its stamp; if the build that made it skipped the checksum
+    and one is ``wanted`` now, the output is hashed and the stamp completed (the output is not touched)."""
+    known = stamp["output"].get("sha256")
+    if known or not wanted:
+        return known
+    stamp["output"]["sha256"] = sha256_file(output)
+    _save_stamp(output, stamp)
+    return stamp["output"]["sha256"]
+
+
+def _save_stamp(output, stamp):
     directory = os.path.dirname(os.path.abspath(output))
     fd, tmp = tempfile.mkstemp(prefix=".liveiso-stamp-", dir=directory)
     with os.fdopen(fd, "w") as handle:

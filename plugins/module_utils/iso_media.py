@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import struct
 
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import is_iso9660
@@ -72,11 +73,13 @@ def save_system_area(iso, dest):
     return dest
 
 
-def remaster_argv(indev, outdev, label, mappings, removals=(), system_area=None):
+def remaster_argv(indev, outdev, label, mappings, removals=(), system_area=None, grow_at=None):
     """argv that writes ``outdev`` as ``indev`` plus ``mappings`` [(host path, media path)], boot setup kept.
 
-    With ``indev == outdev`` (``-dev``) the changes are appended to the ISO in place. Growing in place keeps
-    every unchanged file at its block address, so the old System Area (``system_area``: a file holding it,
+    With ``indev == outdev`` (``-dev``) the changes are appended to the ISO in place. With ``grow_at`` (a
+    block address, see :func:`next_writable_block`) only the new session is written, to the file ``outdev``,
+    addressed as if it started at that block of ``indev`` ("blind growing", see :mod:`grown_iso`). Growing
+    keeps every unchanged file at its block address, so the old System Area (``system_area``: a file holding it,
     from :func:`save_system_area`) stays valid and is written back verbatim: its MBR still points at the
     BIOS core image and its GPT at the EFI boot image, whose blocks are untouched. (Left to itself, libisofs
     refuses: it can expose only a newly written EFI image as a GPT partition.) El Torito is replayed into
@@ -85,7 +88,10 @@ def remaster_argv(indev, outdev, label, mappings, removals=(), system_area=None)
     # no fsync per 32 MiB written (or of a reflinked/copied input's dirty pages): the build syncs the output
     # once, while hashing it, before publishing it
     argv = ["xorriso", "-report_about", "WARNING", "-stdio_sync", "off"]
-    argv += ["-dev", indev] if indev == outdev else ["-indev", indev, "-outdev", outdev]
+    if grow_at is not None:
+        argv += ["-indev", indev, "-outdev", "stdio:" + outdev, "-grow_blindly", str(grow_at)]
+    else:
+        argv += ["-dev", indev] if indev == outdev else ["-indev", indev, "-outdev", outdev]
     argv += ["-volid", label, "-joliet", "on", "-rockridge", "on"]
     for path in removals:
         argv += ["-rm_r", path, "--"]
@@ -99,9 +105,61 @@ def remaster_argv(indev, outdev, label, mappings, removals=(), system_area=None)
     return argv
 
 
-def remaster(indev, outdev, label, mappings, removals=(), source_date_epoch=None, system_area=None):
-    run(remaster_argv(indev, outdev, label, mappings, removals, system_area), env=_env(source_date_epoch),
+def remaster(indev, outdev, label, mappings, removals=(), source_date_epoch=None, system_area=None, grow_at=None):
+    run(remaster_argv(indev, outdev, label, mappings, removals, system_area, grow_at), env=_env(source_date_epoch),
         what="xorriso (remastering the ISO)", timeout=7200)
+
+
+BLOCK = 2048
+HEAD_BYTES = 65536  # System Area (16 blocks) + the volume descriptor area a grown ISO rewrites (16 blocks)
+_VD_PRIMARY, _VD_SUPPLEMENTARY, _VD_TERMINATOR = 1, 2, 255
+
+
+def _descriptor(block, iso):
+    if block[1:6] != b"CD001":
+        raise ImageError("%s has no ISO 9660 volume descriptor where one belongs." % iso,
+                         "Check that the file is a complete ISO image.")
+    return block[0]
+
+
+def next_writable_block(iso):
+    """The block where xorriso appends the next session to ``iso``: the end of its newest session (the
+    volume size in the primary volume descriptor), rounded up to 32 blocks, as libisoburn does when it grows
+    an ISO image in a file."""
+    with open(iso, "rb") as handle:
+        handle.seek(16 * BLOCK)
+        pvd = handle.read(BLOCK)
+    if len(pvd) < BLOCK or _descriptor(pvd, iso) != _VD_PRIMARY:
+        raise ImageError("%s has no ISO 9660 primary volume descriptor." % iso,
+                         "Check that the file is a complete ISO image.")
+    blocks = struct.unpack_from("<I", pvd, 80)[0]
+    return -(-blocks // 32) * 32
+
+
+def grown_head(input_head, session, grow_at):
+    """The first 64 KiB of an ISO grown by ``session`` (written with ``grow_at``), from ``input_head`` (the
+    input's first 64 KiB): the input's System Area, the session's volume descriptors up to their terminator
+    with the volume size counted from the start of the ISO, then the input's bytes again. That is what
+    libisoburn writes to the start of an ISO it grows in place (tests compare the two byte for byte).
+    """
+    if len(input_head) != HEAD_BYTES:
+        raise ImageError("the ISO to grow is shorter than %d bytes." % HEAD_BYTES)
+    with open(session, "rb") as handle:
+        handle.seek(SYSTEM_AREA_BYTES)
+        descriptors = bytearray(handle.read(HEAD_BYTES - SYSTEM_AREA_BYTES))
+    if len(descriptors) != HEAD_BYTES - SYSTEM_AREA_BYTES:
+        raise ImageError("xorriso wrote a session of %s without its volume descriptors." % session)
+    for offset in range(0, len(descriptors), BLOCK):
+        kind = _descriptor(descriptors[offset:offset + BLOCK], session)
+        if kind in (_VD_PRIMARY, _VD_SUPPLEMENTARY):
+            blocks = grow_at + struct.unpack_from("<I", descriptors, offset + 80)[0]
+            struct.pack_into("<I", descriptors, offset + 80, blocks)
+            struct.pack_into(">I", descriptors, offset + 84, blocks)
+        elif kind == _VD_TERMINATOR:
+            end = SYSTEM_AREA_BYTES + offset + BLOCK
+            return b"".join((bytes(input_head[:SYSTEM_AREA_BYTES]), bytes(descriptors[:offset + BLOCK]),
+                             bytes(input_head[end:])))
+    raise ImageError("xorriso wrote a session of %s without a volume descriptor terminator." % session)
 
 
 def extract(iso, media_path, dest):

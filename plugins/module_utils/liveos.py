@@ -26,15 +26,14 @@ import shutil
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, grown_iso, iso_media
 from ansible_collections.liveiso.customizer.plugins.module_utils.build import (
     Build, allocated_bytes, check_output_path, ensure_space, output_lock)
 from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import chroot_environment
 from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import (
-    build_digest, input_checksum, output_is_current, read_stamp, sha256_file, write_stamp)
+    build_digest, input_checksum, output_is_current, read_stamp, sha256_file, stamp_checksum, write_stamp)
 from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.file_copy import clone_or_copy
 from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import (
     inspect_image, make_raw_work_copy)
 from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import mounted_image, mounted_squashfs
@@ -80,6 +79,7 @@ class LiveIsoRequest:
     build_dir: Optional[str] = None
     force: bool = False
     check_mode: bool = False
+    checksum: bool = True  # not in options(): it does not change the output
 
     def options(self):
         return {"volume_label": self.volume_label, "compression": self.compression,
@@ -325,9 +325,10 @@ def build_from_iso(build, request, live, plan, notes):
 def remaster_iso(build, request, live, plan, notes):
     """The per-site fast path: new grub.cfg, saved config and media files; boot images and squashfs kept.
 
-    The input is copied as cheaply as the filesystem allows (a reflink on xfs/btrfs, an in-kernel copy
-    elsewhere) and xorriso appends the changes to the copy, writing the input's System Area back verbatim so
-    BIOS and UEFI boot from CD and USB stick as before. Nothing of the squashfs is read or rewritten.
+    The output is the input grown by one session (:mod:`grown_iso`): the input copied as cheaply as the
+    filesystem allows (a reflink on xfs/btrfs, an in-kernel copy elsewhere), the new session appended and
+    the input's System Area kept verbatim, so BIOS and UEFI boot from CD and USB stick as before. Nothing of
+    the squashfs is read or rewritten. Returns (temp output, copy method, its sha256).
     """
     epoch = request.source_date_epoch
     mappings = [(host, media) for media, host in media_metadata(build, plan, epoch)]
@@ -335,12 +336,11 @@ def remaster_iso(build, request, live, plan, notes):
                                                                          epoch)]
     with build.step("remaster-iso"):
         tmp = build.temp_output()
-        how = clone_or_copy(live.path, tmp)
-        system_area = iso_media.save_system_area(live.path, build.path("system-area.bin"))
-        iso_media.remaster(tmp, tmp, plan.label, mappings, source_date_epoch=epoch, system_area=system_area)
-        notes.append("fast path: %s of the input, changes appended in place (boot setup and squashfs kept)"
+        how, sha256 = grown_iso.grow(live.path, tmp, build.path("session.iso"), plan.label, mappings,
+                                     source_date_epoch=epoch, checksum=request.checksum)
+        notes.append("fast path: %s of the input, changes appended (boot setup and squashfs kept)"
                      % ("reflink copy" if how == "reflink" else "kernel copy"))
-    return tmp, how
+    return tmp, how, sha256
 
 
 def remaster_keeps(request, plan, saved):
@@ -387,7 +387,8 @@ def _build_locked(request, output, info):
     customizing = request.config.customizes_root
     result = {"output": output, "input_format": info.format, "digest": digest}
     if not request.force and output_is_current(output, stamp, digest):
-        result.update(changed=False, sha256=stamp["output"]["sha256"], size=stamp["output"]["size"], steps=[],
+        result.update(changed=False, sha256=stamp_checksum(output, stamp, request.checksum),
+                      size=stamp["output"]["size"], steps=[],
                       msg="%s is up to date (inputs unchanged)" % output, **stamp.get("live", {}))
         return result
     if request.check_mode:
@@ -396,7 +397,7 @@ def _build_locked(request, output, info):
                       msg="%s would be built" % output)
         return result
     notes = []
-    copy_method = None
+    copy_method = output_sha = None
     with Build(output, request.build_dir, TOOLS) as build:
         ensure_space(space_needed(info, build, output, customizing))
         notes.extend(build.recovered)
@@ -405,7 +406,7 @@ def _build_locked(request, output, info):
             plan = LivePlan(request, digest, live.saved if live.flavour == "liveiso" else None)
             if live.flavour == "liveiso" and not customizing and remaster_keeps(request, plan, live.saved):
                 path = "remaster"
-                tmp, copy_method = remaster_iso(build, request, live, plan, notes)
+                tmp, copy_method, output_sha = remaster_iso(build, request, live, plan, notes)
             else:
                 path = "rebuild-from-iso"
                 plan.boot_id = digest[:16]
@@ -415,7 +416,7 @@ def _build_locked(request, output, info):
             path = "full"
             tmp = build_from_disk(build, request, info, plan, notes)
         with build.step("checksum"):
-            output_sha = build.checksum(tmp, live.path if copy_method == "reflink" else None)
+            output_sha = build.checksum(tmp, known=output_sha, compute=request.checksum)
         live_result = {"volume_label": plan.label, "kernel_cmdline": " ".join(plan.kernel_args()),
                        "boot_modes": plan.boot_modes, "secure_boot": plan.secure_boot, "build_path": path,
                        "copy_method": copy_method,

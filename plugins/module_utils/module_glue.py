@@ -23,6 +23,7 @@ BUILD_OPTIONS = dict(
     config_dir=dict(type='path'),
     build_dir=dict(type='path'),
     force=dict(type='bool', default=False),
+    checksum=dict(type='bool', default=True),
 )
 
 # Options of Live ISO output, shared by liveos_iso and image_customize (doc fragment live_iso).
@@ -51,6 +52,7 @@ def _live_request(module, config):
         source_date_epoch=params['source_date_epoch'],
         build_dir=params['build_dir'],
         force=params['force'],
+        checksum=params['checksum'],
         check_mode=module.check_mode,
     )
 
@@ -72,6 +74,7 @@ def _image_customize(module):
         output_format=params['output_format'],
         build_dir=params['build_dir'],
         force=params['force'],
+        checksum=params['checksum'],
         check_mode=module.check_mode,
     ))
 

@@ -109,7 +109,7 @@ input_format:
   returned: always
   type: str
 sha256:
-  description: SHA-256 of the output image.
+  description: SHA-256 of the output image; V(null) with O(checksum=false).
   returned: when the output exists (not in check mode when a build would happen)
   type: str
 size:

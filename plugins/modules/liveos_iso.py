@@ -98,7 +98,7 @@ output:
   returned: always
   type: str
 sha256:
-  description: SHA-256 of the ISO.
+  description: SHA-256 of the ISO; V(null) with O(checksum=false).
   returned: when the ISO exists
   type: str
 size:
@@ -129,8 +129,8 @@ build_path:
   type: str
 copy_method:
   description:
-    - How the fast path (RV(build_path=remaster)) copied the input ISO before appending the changes to it
-      in place. C(reflink) shares the input's blocks (xfs, btrfs; no data moves), C(copy) is an in-kernel copy.
+    - How the fast path (RV(build_path=remaster)) copied the input ISO; the new session is appended to the
+      copy. C(reflink) shares the input's blocks (xfs, btrfs; no data moves), C(copy) is an in-kernel copy.
     - V(null) for the other build paths.
   returned: when the ISO exists
   type: str

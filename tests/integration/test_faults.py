@@ -201,8 +201,10 @@ def test_live_iso_interrupted_while_writing_keeps_previous_output(raw, killed_th
     assert_clean(killed_then_rebuilt["directory"], output, good, *raw)
 
 
-@pytest.mark.parametrize("after", ["remaster-iso", "checksum"])
-def test_remaster_interrupted_keeps_previous_output(killed_then_rebuilt, work, after):
+@pytest.mark.parametrize("after,fault", [("remaster-iso", None), ("checksum", None),
+                                         # while xorriso writes the session and the copy thread runs
+                                         (None, "remaster-iso:0.1"), (None, "remaster-iso:0.25:SIGINT")])
+def test_remaster_interrupted_keeps_previous_output(killed_then_rebuilt, work, after, fault):
     base = killed_then_rebuilt["output"]
     directory = os.path.join(work, "sites")
     os.makedirs(directory, exist_ok=True)
@@ -212,10 +214,11 @@ def test_remaster_interrupted_keeps_previous_output(killed_then_rebuilt, work, a
         code, result, text = build("live", config, image=base, output=output)
         assert code == 0 and result["build_path"] == "remaster", text
     good = sha256(output)
-    config = {"iso": {"kernelCommandLine": {"extraCommandLine": ["site=%s" % after]}}}
-    code, result, text = build("live", config, after=after, image=base, output=output)
+    config = {"iso": {"kernelCommandLine": {"extraCommandLine": ["site=%s" % (after or fault)]}}}
+    code, result, text = build("live", config, after=after, fault=fault, image=base, output=output)
     assert result and result["error"] == "BuildInterrupted", text
     assert_clean(directory, output, good, base, sha256(base))
+    assert "xorriso" not in sh("ps", "-eo", "args")
 
 
 # ---------------------------------------------------------------- full disk, concurrency

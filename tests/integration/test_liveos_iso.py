@@ -151,13 +151,13 @@ def test_example1_rerun_and_check_mode(ex1, base_dir, work):
 def test_recustomize_fast_path(ex1, site_b, tmp_path):
     assert site_b["changed"] is True and site_b["build_path"] == "remaster"
     assert [s["name"] for s in site_b["steps"]] == ["remaster-iso", "checksum"]
-    # on xfs: a reflink of the input, the changes appended in place, the System Area (MBR + GPT) kept verbatim
+    # on xfs: a reflink of the input, the new session appended, the System Area (MBR + GPT) kept verbatim
     assert site_b["copy_method"] == "reflink"
-    assert "fast path: reflink copy of the input, changes appended in place (boot setup and squashfs kept)" \
+    assert "fast path: reflink copy of the input, changes appended (boot setup and squashfs kept)" \
         in site_b["notes"]
     with open(site_b["base_copy"], "rb") as base, open(site_b["output"], "rb") as out:
         assert base.read(32768) == out.read(32768)
-    # its checksum was computed from the shared blocks of the base where the copy still shares them
+    # its checksum was computed from the parts it was written from (head, input, session), not read back
     assert site_b["sha256"] == sha256(site_b["output"])
     assert site_b["volume_label"] != ex1["volume_label"]
     # earlier arguments first, then the new one; the label follows the new volume
@@ -174,6 +174,26 @@ def test_recustomize_fast_path(ex1, site_b, tmp_path):
         assert iso_text(site_b["output"], "/cloud-init-data/meta-data", tmp_path) == handle.read()
     saved = json.loads(iso_text(site_b["output"], "/liveiso/config.json", tmp_path))
     assert saved["extra_args"] == ["ds=nocloud", "liveiso.site=b"]
+
+
+def test_fast_path_without_checksum(site_b, work, tmp_path):
+    """checksum: false: no sha256 (null in result and stamp); a later run asking for it on the up-to-date ISO
+    hashes it then, reports no change and leaves the ISO as it was."""
+    with open(os.path.join(DATA, "example1-site-b", "iso.yaml")) as handle:
+        iso = yaml.safe_load(handle)
+    params = dict(image=site_b["base_copy"], output=str(tmp_path / "site-nosum.iso"), iso=iso,
+                  config_dir=os.path.join(DATA, "example1-site-b"))
+    first = run_module(work, "liveos_iso", checksum=False, **params)
+    assert first["changed"] is True and first["build_path"] == "remaster" and first["sha256"] is None
+    assert first["copy_method"] == "copy"  # tmp_path is not on xfs
+    with open(params["output"] + ".liveiso.json") as handle:
+        assert json.load(handle)["output"]["sha256"] is None
+    mtime = os.stat(params["output"]).st_mtime_ns
+    again = run_module(work, "liveos_iso", **params)
+    assert again["changed"] is False and again["sha256"] == sha256(params["output"])
+    assert os.stat(params["output"]).st_mtime_ns == mtime
+    # the same build as the checksummed one: only the ISO's dates may differ (no source_date_epoch here)
+    assert again["size"] == site_b["size"]
 
 
 def test_not_a_live_iso_fails_clearly(work, tmp_path):
@@ -212,6 +232,61 @@ def test_reproducible_with_source_date_epoch(base_dir, work, tmp_path):
         assert not result.get("failed"), result.get("msg")
         outputs.append(result)
     assert outputs[0]["sha256"] == outputs[1]["sha256"]
+
+
+@pytest.fixture(scope="module")
+def mic_iso(ex1, work):
+    """An ISO in the reference tool's layout (UEFI only, label CDROM, /boot/grub2/grub.cfg, /liveos/rootfs.img,
+    versioned kernel and initramfs names, no saved config of ours), made from Example 1's root filesystem."""
+    tree = os.path.join(work, "mic-tree")
+    os.makedirs(os.path.join(tree, "boot", "grub2"))
+    os.makedirs(os.path.join(tree, "liveos"))
+    iso_extract(ex1["output"], "/liveos/rootfs.img", os.path.join(tree, "liveos", "rootfs.img"))
+    version = "6.1.0-mic"
+    iso_extract(ex1["output"], "/boot/vmlinuz", os.path.join(tree, "boot", "vmlinuz-" + version))
+    iso_extract(ex1["output"], "/boot/initrd.img", os.path.join(tree, "boot", "initramfs-%s.img" % version))
+    iso_extract(ex1["output"], "/boot/grub/efiboot.img", os.path.join(tree, "boot", "grub2", "efiboot.img"))
+    with open(os.path.join(tree, "boot", "grub2", "grub.cfg"), "w") as handle:
+        handle.write("set timeout=0\nmenuentry 'CBL-Mariner' {\n"
+                     "  linux /boot/vmlinuz-%s root=live:LABEL=CDROM rd.live.image rd.live.dir=liveos "
+                     "rd.live.squashimg=rootfs.img rd.live.overlay=1 rd.live.overlay.overlayfs "
+                     "console=ttyS0 ds=nocloud mic.kept=1\n"
+                     "  initrd /boot/initramfs-%s.img\n}\n" % (version, version))
+    output = os.path.join(work, "mic.iso")
+    sh("xorriso", "-as", "mkisofs", "-R", "-l", "-D", "-J", "-joliet-long", "-V", "CDROM", "-eltorito-alt-boot",
+       "-e", "boot/grub2/efiboot.img", "-no-emul-boot", "-o", output, tree)
+    return output
+
+
+@pytest.fixture(scope="module")
+def from_mic(mic_iso, work):
+    """The reference tool's ISO through liveos_iso, with site b's seed on the media."""
+    with open(os.path.join(DATA, "example1-site-b", "iso.yaml")) as handle:
+        iso = yaml.safe_load(handle)
+    before = sha256(mic_iso)
+    result = run_module(work, "liveos_iso", image=mic_iso, output=os.path.join(work, "from-mic.iso"), iso=iso,
+                        config_dir=os.path.join(DATA, "example1-site-b"), compression_level=LEVEL)
+    assert not result.get("failed"), result.get("msg")
+    assert sha256(mic_iso) == before
+    return result
+
+
+def test_reference_layout_iso_is_rebuilt(from_mic, tmp_path):
+    """Its kernel arguments (not the live ones: those are ours now) come first, then the new ones; the media
+    get our layout, both boot modes and a label of their own."""
+    assert from_mic["changed"] is True and from_mic["build_path"] == "rebuild-from-iso"
+    assert from_mic["boot_modes"] == ["bios", "uefi"] and from_mic["volume_label"] != "CDROM"
+    args = from_mic["kernel_cmdline"].split()
+    assert args[:2] == ["root=live:CDLABEL=%s" % from_mic["volume_label"], "rd.live.image"]
+    assert "root=live:LABEL=CDROM" not in args and "rd.live.overlay=1" not in args
+    assert args[-4:] == ["console=ttyS0", "ds=nocloud", "mic.kept=1", "liveiso.site=b"]
+    files = iso_files(from_mic["output"])
+    for path in ("/liveos/rootfs.img", "/boot/vmlinuz", "/boot/initrd.img", "/boot/grub/grub.cfg",
+                 "/liveiso/config.json", "/cloud-init-data/meta-data"):
+        assert path in files, path
+    assert "/boot/grub2/grub.cfg" not in files
+    saved = json.loads(iso_text(from_mic["output"], "/liveiso/config.json", tmp_path))
+    assert saved["extra_args"] == ["liveiso.site=b"]
 
 
 # ---------------------------------------------------------------- boots
@@ -271,6 +346,14 @@ def test_boot_recustomized_reflinked_usb_disk(site_b, work, firmware):
                            "example1-site-b", "/run/initramfs/live/cloud-init-data")
     assert facts["cmdline"].endswith("ds=nocloud liveiso.site=b")
     assert facts["instance"] == "instance-id: liveiso-site-b"
+
+
+@pytest.mark.qemu
+def test_boot_from_reference_layout_seabios_cd(from_mic, work):
+    """The reference tool's UEFI-only ISO, rebuilt by us, boots on BIOS: its arguments and the new seed."""
+    facts = boot_and_check(from_mic, work, "from-mic-bios-cd", "bios", "cdrom", "site-b-host", "example1-site-b",
+                           "/run/initramfs/live/cloud-init-data")
+    assert "mic.kept=1 liveiso.site=b" in facts["cmdline"]
 
 
 @pytest.mark.qemu

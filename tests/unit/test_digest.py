@@ -275,3 +275,31 @@ def test_input_checksum_reuses_the_inputs_own_stamp(tmp_path):
     assert digest.input_checksum(str(base), None) == ("cafe" * 16, digest.file_identity(str(base)))
     base.write_bytes(b"changed bytes!")  # not the file the stamp describes any more
     assert digest.input_checksum(str(base), None)[0] == digest.sha256_file(str(base))
+
+
+def test_stamp_checksum_completes_a_stamp_without_one(tmp_path):
+    """An output built with checksum: false has none in its stamp; asked for later, it is hashed once, the
+    stamp completed, the output untouched (still current)."""
+    out = tmp_path / "site.iso"
+    out.write_bytes(b"iso-bytes")
+    stamp = digest.write_stamp(str(out), "d1", INPUT, [1, 2, 3, 4], None)
+    assert digest.stamp_checksum(str(out), stamp, wanted=False) is None
+    assert digest.read_stamp(str(out))["output"]["sha256"] is None
+    identity = digest.file_identity(str(out))
+    want = hashlib.sha256(b"iso-bytes").hexdigest()
+    assert digest.stamp_checksum(str(out), stamp, wanted=True) == want
+    assert digest.read_stamp(str(out))["output"]["sha256"] == want
+    assert digest.file_identity(str(out)) == identity
+    assert digest.output_is_current(str(out), digest.read_stamp(str(out)), "d1") is True
+    # a known checksum is returned as recorded, not recomputed
+    stamp["output"]["sha256"] = "k" * 64
+    assert digest.stamp_checksum(str(out), stamp, wanted=True) == "k" * 64
+
+
+def test_input_checksum_hashes_an_input_whose_own_stamp_has_no_checksum(tmp_path):
+    base = tmp_path / "base.iso"
+    base.write_bytes(b"base")
+    digest.write_stamp(str(base), "d0", INPUT, [1, 2, 3, 4], None)
+    sha, identity = digest.input_checksum(str(base), None)
+    assert sha == hashlib.sha256(b"base").hexdigest()
+    assert identity == digest.file_identity(str(base))

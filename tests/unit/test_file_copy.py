@@ -67,31 +67,49 @@ def test_writing_the_copy_leaves_the_source_alone(tmp_path):
     assert read(source) == b"A" * 100000
 
 
-def test_sha256_with_shared_ranges_reads_the_twin(tmp_path):
-    """Ranges declared shared are read from the other file: equal bytes give the plain sha256."""
-    import hashlib
-    from ansible_collections.liveiso.customizer.plugins.module_utils.digest import sha256_file
-    base = os.urandom(3 << 20)
-    copy = bytearray(base) + os.urandom(12345)
-    copy[40000:40010] = b"X" * 10
-    write(tmp_path / "base", base)
-    write(tmp_path / "copy", bytes(copy))
-    ranges = [(0, 40000), (40010, 3 << 20)]
-    expected = hashlib.sha256(bytes(copy)).hexdigest()
-    assert sha256_file(str(tmp_path / "copy"), (str(tmp_path / "base"), ranges)) == expected
-    assert sha256_file(str(tmp_path / "copy")) == expected
-    # a wrongly declared range shows (the test can fail): the base's bytes are used there
-    assert sha256_file(str(tmp_path / "copy"), (str(tmp_path / "base"), [(0, 40010)])) != expected
-
-
-def test_shared_ranges_of_a_real_copy_are_none(tmp_path):
-    """Without reflinks (or where FIEMAP says nothing) nothing is taken from the original."""
-    data = os.urandom(1 << 20)
-    source = write(tmp_path / "in", data)
+@pytest.mark.parametrize("length", [0, 4096, 100000, 300000])
+def test_copy_of_a_length(tmp_path, length):
+    """length shorter than the source: its first bytes; longer: the source, then zeros (a hole)."""
+    data = os.urandom(200000)
     dest = str(tmp_path / "out")
-    how = file_copy.clone_or_copy(source, dest)
-    ranges = file_copy.shared_ranges(dest, source)
-    if how == "copy":
-        assert ranges == []
-    else:
-        assert ranges == [(0, len(data))]
+    file_copy.clone_or_copy(write(tmp_path / "in", data), dest, length=length)
+    assert read(dest) == (data + bytes(max(0, length - len(data))))[:length]
+
+
+def test_copy_of_a_length_without_reflink(tmp_path, monkeypatch):
+    def refuse(*args):
+        raise OSError(errno.EOPNOTSUPP, "no reflinks here")
+
+    monkeypatch.setattr(file_copy.fcntl, "ioctl", refuse)
+    data = os.urandom(200000)
+    dest = str(tmp_path / "out")
+    assert file_copy.clone_or_copy(write(tmp_path / "in", data), dest, length=150000) == "copy"
+    assert read(dest) == data[:150000]
+    assert file_copy.clone_or_copy(str(tmp_path / "in"), dest, length=250000) == "copy"
+    assert read(dest) == data + bytes(50000)
+
+
+def test_cancelled_copy_stops(tmp_path, monkeypatch):
+    import threading
+
+    def refuse(*args):
+        raise OSError(errno.EOPNOTSUPP, "no reflinks here")
+
+    monkeypatch.setattr(file_copy.fcntl, "ioctl", refuse)
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(InterruptedError):
+        file_copy.clone_or_copy(write(tmp_path / "in", b"x" * 1000), str(tmp_path / "out"), cancel=cancel)
+
+
+@pytest.mark.parametrize("start,end", [(0, None), (0, 0), (5, 70000), (65536, 1 << 20), (0, (1 << 20) + 12345),
+                                       ((1 << 20) + 10, (1 << 20) + 20)])
+def test_hash_range(tmp_path, start, end):
+    """hash_range feeds exactly bytes [start, end), zeros past the end of the file, as the copy would hold."""
+    import hashlib
+    from ansible_collections.liveiso.customizer.plugins.module_utils.digest import hash_range, sha256_file
+    data = os.urandom(1 << 20)
+    path = write(tmp_path / "f", data)
+    want = (data + bytes(max(0, (end or 0) - len(data))))[start:end]
+    assert hash_range(hashlib.sha256(), path, start, end).hexdigest() == hashlib.sha256(want).hexdigest()
+    assert sha256_file(path) == hashlib.sha256(data).hexdigest()

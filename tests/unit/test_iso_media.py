@@ -85,6 +85,14 @@ def test_remaster_argv_in_place_with_system_area():
     assert argv[-1] == "-commit" and argv.index("replay") < argv.index("system_area=/w/sa.bin")
 
 
+def test_remaster_argv_grow_blindly():
+    """Only the new session, into a work file, addressed at the input's append block."""
+    argv = iso_media.remaster_argv("/in.iso", "/w/session", "L", [("/h/f", "/f")], system_area="/w/sa",
+                                   grow_at=185760)
+    assert argv[5:12] == ["-indev", "/in.iso", "-outdev", "stdio:/w/session", "-grow_blindly", "185760", "-volid"]
+    assert "-dev" not in argv and "system_area=/w/sa" in argv
+
+
 def test_remaster_argv_nothing_to_change():
     assert iso_media.remaster_argv("/a.iso", "/b.iso", "L", []) == [
         "xorriso", "-report_about", "WARNING", "-stdio_sync", "off", "-indev", "/a.iso", "-outdev", "/b.iso", "-volid", "L",
@@ -404,3 +412,73 @@ def test_grown_in_place_keeps_system_area_and_efi_partition(hybrid_isos, tmp_pat
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                             env=clean_env()).stdout
     assert re.search(r"GPT partition path :\s+\d+\s+/boot/grub/efiboot.img", report), report
+
+
+# ---------------------------------------------------------------- the fast path's bytes: blind growing
+
+@pytest.mark.parametrize("reflinks", [False, True], ids=["beside-copy", "reflinked"])
+@pytest.mark.parametrize("name", ["both", "uefi"])
+def test_grown_file_is_what_xorriso_grows_in_place(hybrid_isos, tmp_path, monkeypatch, name, reflinks):
+    """grown_iso.grow (session written aside, head built here, copy in a thread; or, where reflinks work,
+    xorriso growing the clone in place) gives byte for byte the ISO ``xorriso -dev`` makes when it grows a copy
+    in place, twice in a row (a grown ISO grown again), and its sha256 is that of the file it wrote."""
+    import hashlib
+    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+
+    def stand_in(source, dest):  # a filesystem with reflinks, as far as grow() can tell: a full copy
+        shutil.copyfile(source, dest)
+        return True
+
+    monkeypatch.setattr(grown_iso, "reflink", stand_in if reflinks else lambda source, dest: False)
+    epoch = 1700000000
+    host = make_tree(tmp_path / "host", {"meta-data": "instance-id: x\n", "user-data": "#cloud-config\n" * 900})
+    mappings = [(os.path.join(host, "meta-data"), "/cloud-init-data/meta-data"),
+                (os.path.join(host, "user-data"), "/cloud-init-data/user-data")]
+    source = hybrid_isos[name]
+    for generation in (1, 2):
+        expected = str(tmp_path / ("in-place-%d.iso" % generation))
+        shutil.copyfile(source, expected)
+        system_area = iso_media.save_system_area(source, str(tmp_path / "sa.bin"))
+        iso_media.remaster(expected, expected, "GROWN%d" % generation, mappings, source_date_epoch=epoch,
+                           system_area=system_area)
+        ours = str(tmp_path / ("grown-%d.iso" % generation))
+        how, sha256 = grown_iso.grow(source, ours, str(tmp_path / ("session-%d" % generation)),
+                                     "GROWN%d" % generation, mappings, source_date_epoch=epoch)
+        assert how == ("reflink" if reflinks else "copy")
+        with open(expected, "rb") as one, open(ours, "rb") as two:
+            want, got = one.read(), two.read()
+        assert len(got) == len(want)
+        assert got == want, "first differing block: %d" % next(
+            i // 2048 for i in range(0, len(want), 2048) if want[i:i + 2048] != got[i:i + 2048])
+        assert sha256 == hashlib.sha256(got).hexdigest()
+        assert iso_media.volume_label(ours) == "GROWN%d" % generation
+        assert el_torito(ours) == el_torito(hybrid_isos[name])
+        assert _has_efi_partition(ours)
+        source = ours
+
+
+def test_next_writable_block_is_xorrisos(hybrid_isos, plain_iso):
+    for iso in (hybrid_isos["both"], plain_iso):
+        toc = subprocess.run(["xorriso", "-indev", iso, "-toc"], check=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, universal_newlines=True, env=clean_env()).stdout
+        nwa = int(re.search(r"Media nwa\s*:\s*(\d+)s", toc).group(1))
+        assert iso_media.next_writable_block(iso) == nwa
+
+
+def test_next_writable_block_not_an_iso(tmp_path):
+    path = str(tmp_path / "zeros.iso")
+    with open(path, "wb") as handle:
+        handle.write(bytes(40000))
+    with pytest.raises(ImageError) as info:
+        iso_media.next_writable_block(path)
+    assert "volume descriptor" in str(info.value)
+
+
+def test_grow_failure_stops_the_copy_and_raises(hybrid_isos, tmp_path):
+    """xorriso failing (a mapping whose source is missing) ends the copy thread and raises the error."""
+    import threading
+    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    with pytest.raises(CommandError):
+        grown_iso.grow(hybrid_isos["both"], str(tmp_path / "out.iso"), str(tmp_path / "session"), "X",
+                       [(str(tmp_path / "missing"), "/missing")])
+    assert not [t for t in threading.enumerate() if t.name == "copy-input"]

@@ -346,12 +346,13 @@ def test_live_request_from_module_params(tmp_path):
     config = parse_config({}, base_dir=str(tmp_path))
     params = {"image": "/in.qcow2", "output": "/out.iso", "volume_label": "L1", "compression": "gzip",
               "compression_level": 6, "boot_modes": ["uefi"], "secure_boot": "required", "source_date_epoch": 5,
-              "build_dir": "/b", "force": True}
+              "build_dir": "/b", "force": True, "checksum": False}
     request = module_glue._live_request(FakeModule(params, check_mode=True), config)  # pylint: disable=protected-access
     assert request == LiveIsoRequest(image="/in.qcow2", output="/out.iso", config=config, volume_label="L1",
                                      compression="gzip", compression_level=6, boot_modes=("uefi",),
                                      secure_boot="required", source_date_epoch=5, build_dir="/b", force=True,
-                                     check_mode=True)
+                                     check_mode=True, checksum=False)
+    assert "checksum" not in request.options()  # the output's bytes do not depend on it
     assert isinstance(request.boot_modes, tuple)
     validate_request(request)
 
@@ -364,3 +365,4 @@ def test_module_option_choices_match_library():
     assert options["boot_modes"].get("default") is None and LiveIsoRequest.boot_modes is None
     assert tuple(options["secure_boot"]["choices"]) == SECURE_BOOT
     assert options["secure_boot"]["default"] == LiveIsoRequest.secure_boot
+    assert module_glue.BUILD_OPTIONS["checksum"]["default"] is LiveIsoRequest.checksum is True
