@@ -52,7 +52,7 @@ unit: venv collection
 	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 
 integration: host-deps venv collection
-	$(PY) -m pytest tests/integration -q -rs $(PYTEST_ARGS)
+	$(PY) -m pytest tests/integration -q -rs --durations=12 $(PYTEST_ARGS)
 
 # ansible-test wants the collection at .../ansible_collections/<ns>/<name> as a real directory, and
 # downloads pip's bootstrap script, which is unreachable here: a local stand-in is put in its cache.
@@ -88,7 +88,7 @@ check-leaks:
 test: host-deps venv collection
 	$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory galaxy-build sanity lint ee
-	$(PY) -m pytest tests/integration -q -rs $(PYTEST_ARGS)
+	$(PY) -m pytest tests/integration -q -rs --durations=12 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory molecule
 	$(MAKE) --no-print-directory check-leaks
 
