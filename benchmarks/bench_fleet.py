@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import tempfile
 
-from common import base_image, cp_seconds, save, sh, timed
+from common import base_image, cp_seconds, paired, save, sh, timed
 
 from ansible_collections.liveiso.customizer.plugins.module_utils.config import parse_config
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import write_stamp
@@ -86,12 +86,6 @@ def summary(values):
     ordered = sorted(values)
     return {"mean": round(sum(values) / len(values), 3), "max": round(max(values), 3),
             "min": round(min(values), 3), "median": round(ordered[len(ordered) // 2], 3)}
-
-
-def paired(ours, cps):
-    """Ours against the cp run just before each build: ratio of sums and the median of per-site ratios."""
-    ratios = sorted(a / b for a, b in zip(ours, cps))
-    return {"ratio_of_means": round(sum(ours) / sum(cps), 2), "median_ratio": round(ratios[len(ratios) // 2], 2)}
 
 
 def grow_base(base, dest, work, mib):

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from common import base_image, cp_seconds, drop_caches, save, sh, timed
+from common import base_image, cp_seconds, drop_caches, paired, save, sh, timed
 
 from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, iso_media, live_initrd
 from ansible_collections.liveiso.customizer.plugins.module_utils.config import parse_config
@@ -127,11 +127,8 @@ def remaster_runs(base, work, runs=5):
             "iso_mib": round(os.path.getsize(base) / 1048576.0, 1),
             "steps": {name: round(sum(v) / len(v), 3) for name, v in steps.items()}}
     for name, times, mine in (("checksum", fast, cps[0::2]), ("no_checksum", nosum, cps[1::2])):
-        ratios = sorted(a / b for a, b in zip(times, mine))
-        pair[name] = {"ours_seconds": [round(s, 2) for s in times], "cp_seconds": [round(s, 2) for s in mine],
-                      "ratio_of_means": round(sum(times) / sum(mine), 2),
-                      "median_ratio": round(ratios[len(ratios) // 2], 2),
-                      "ratio_of_bests": round(min(times) / min(mine), 2)}
+        pair[name] = dict(paired(times, mine), ours_seconds=[round(s, 2) for s in times],
+                          cp_seconds=[round(s, 2) for s in mine])
     return pair
 
 

@@ -39,6 +39,14 @@ def cp_seconds(source, directory):
     return seconds
 
 
+def paired(ours, cps):
+    """Ours against the `cp` run just before each of our runs: ratio of the sums (means), the median of the
+    per-run ratios, and the ratio of the bests."""
+    ratios = sorted(a / b for a, b in zip(ours, cps))
+    return {"ratio_of_means": round(sum(ours) / sum(cps), 2), "median_ratio": round(ratios[len(ratios) // 2], 2),
+            "ratio_of_bests": round(min(ours) / min(cps), 2)}
+
+
 def drop_caches():
     """Start each measurement from a cold page cache, so neither side profits from the other's reads."""
     subprocess.run(["sync"], check=True)

@@ -20,6 +20,7 @@ of the input in place.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -63,15 +64,13 @@ def grow(source, dest, session, label, mappings, source_date_epoch=None, checksu
     Where the filesystem has reflinks the copy costs nothing, and xorriso grows it in place (``-dev``: one
     of its 0.1 s polling waits fewer than blind growing); elsewhere the new session is written beside the copy.
     """
-    grow_at = iso_media.next_writable_block(source)
-    append_at = grow_at * iso_media.BLOCK
-    with open(source, "rb") as handle:
-        input_head = handle.read(iso_media.HEAD_BYTES)
-    kept = session + ".system-area"  # tells xorriso to keep the input's System Area, not to make a GPT anew
-    with open(kept, "wb") as handle:
-        handle.write(input_head[:iso_media.SYSTEM_AREA_BYTES])
+    append_at = iso_media.next_writable_block(source) * iso_media.BLOCK
+    # the System Area file tells xorriso to keep the input's, not to make a GPT anew
+    xorriso = functools.partial(iso_media.remaster, label=label, mappings=mappings,
+                                source_date_epoch=source_date_epoch,
+                                system_area=iso_media.save_system_area(source, session + ".system-area"))
     if reflink(source, dest):
-        iso_media.remaster(dest, dest, label, mappings, source_date_epoch=source_date_epoch, system_area=kept)
+        xorriso(dest, dest)
         if not checksum:
             return "reflink", None
         # xorriso rewrote the head and appended from the append block; in between the copy is the input,
@@ -81,20 +80,19 @@ def grow(source, dest, session, label, mappings, source_date_epoch=None, checksu
         hash_range(digest, source, iso_media.HEAD_BYTES, append_at)
         hash_range(digest, dest, append_at)
         return "reflink", digest.hexdigest()
-    return "copy", _grow_beside_copy(source, dest, session, label, mappings, source_date_epoch, checksum,
-                                     (grow_at, input_head, kept))
+    return "copy", _grow_beside_copy(source, dest, session, append_at, xorriso, checksum)
 
 
-def _grow_beside_copy(source, dest, session, label, mappings, source_date_epoch, checksum, where):
-    """The kernel copies the input in a thread while xorriso writes the new session to ``session`` and the
+def _grow_beside_copy(source, dest, session, append_at, xorriso, checksum):
+    """The kernel copies the input in a thread while ``xorriso`` writes the new session to ``session`` and the
     output is hashed from its parts; then the head and the session go into the copy."""
-    grow_at, input_head, kept = where
-    append_at = grow_at * iso_media.BLOCK
+    grow_at = append_at // iso_media.BLOCK
+    with open(source, "rb") as handle:
+        input_head = handle.read(iso_media.HEAD_BYTES)
     copier = _Copier(source, dest, append_at)
     copier.start()
     try:
-        iso_media.remaster(source, session, label, mappings, source_date_epoch=source_date_epoch,
-                           system_area=kept, grow_at=grow_at)
+        xorriso(source, session, grow_at=grow_at)
         head = iso_media.grown_head(input_head, session, grow_at)
         sha256 = None
         if checksum:
