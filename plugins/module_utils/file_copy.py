@@ -32,14 +32,28 @@ def _clone(src, dst):
 def reflink(source, dest):
     """Make ``dest`` a reflink copy of ``source`` (no data moves); False, with ``dest`` empty, where the
     filesystem cannot."""
-    with open(source, "rb") as src, open(dest, "wb") as dst:
+    with open(source, "rb") as src, _open_empty(dest) as dst:
         return _clone(src, dst)
 
 
+def _open_empty(dest):
+    """``dest`` opened for writing, created or emptied - emptied only if it has bytes: on ext4, truncating a
+    file (even an empty one, such as a fresh temp file) makes its close() flush every byte written since
+    ("auto_da_alloc"), which costs a fast-path copy as much as the copy itself."""
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        if os.fstat(fd).st_size:
+            os.ftruncate(fd, 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return open(fd, "wb")
+
+
 def clone_or_copy(source, dest, length=None, cancel=None):
-    """Copy ``source`` (its first ``length`` bytes, default all) to ``dest`` (created or truncated); return
+    """Copy ``source`` (its first ``length`` bytes, default all) to ``dest`` (created or emptied); return
     ``"reflink"`` or ``"copy"``. ``cancel`` (a threading.Event) stops a copy between 64 MiB chunks."""
-    with open(source, "rb") as src, open(dest, "wb") as dst:
+    with open(source, "rb") as src, _open_empty(dest) as dst:
         size = os.fstat(src.fileno()).st_size
         if _clone(src, dst):
             if length is not None:

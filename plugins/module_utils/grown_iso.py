@@ -6,42 +6,52 @@
 An ISO grown by one session is, byte for byte::
 
     [ head: 64 KiB ]  [ the input, from 64 KiB to the append block ]  [ the new session ]
-      built here        copied (reflink or in-kernel copy)               written by xorriso
+      built here        copied (reflink or in-kernel copy)               written here, or by xorriso
 
 where the head is the input's System Area (MBR, GPT, boot code), the new session's volume descriptors, and
-the input's bytes after them. On a filesystem with reflinks the copy is free and xorriso grows it in place.
-Elsewhere xorriso writes only the new session, to a small file of its own ("blind growing": addressed as if
-it sat at the append block of the input), so it runs while the kernel copies the input. Either way the sha256
-of the output is computed from the three parts (the input's from the page cache) rather than by reading the
-whole output back.
-``tests/unit/test_iso_media.py`` checks that the result is the ISO ``xorriso -dev`` makes when it grows a copy
-of the input in place.
+the input's bytes after them. The kernel copies the input in a thread (on xfs/btrfs: a reflink, free) while
+the new session is made and the output's sha256 is computed from the parts (the input's from the page
+cache) rather than by reading the whole output back; then head and session go into the copy.
+
+The session is written by :mod:`iso_session` for ISOs of the shape this collection makes (two fixed 100 ms
+polls inside every xorriso write were most of a site's cost). For any other shape xorriso writes it: on a
+filesystem with reflinks it grows the clone in place; elsewhere it writes only the new session, to a small
+file of its own ("blind growing": addressed as if it sat at the append block of the input).
+``tests/unit/test_iso_media.py`` checks that the xorriso route gives the ISO ``xorriso -dev`` makes when it
+grows a copy of the input in place, and that strict readers (xorriso,
+pycdlib) see in the session written here what xorriso would have written.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
 import threading
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils import iso_media, iso_session
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import hash_range
 from ansible_collections.liveiso.customizer.plugins.module_utils.file_copy import clone_or_copy, reflink
 
 
 class _Copier(threading.Thread):
-    """clone_or_copy in a thread; its result or error is picked up by :meth:`finish`."""
+    """clone_or_copy in a thread; its result or error is picked up by :meth:`finish`. With ``sync`` the copy is
+    then written to disk (fdatasync) in the same thread, while the caller still hashes: the build's final
+    fsync of the output then has only the head and the new session left to write."""
 
-    def __init__(self, source, dest, length):
+    def __init__(self, source, dest, length, sync=False):
         super().__init__(name="copy-input", daemon=True)
-        self.source, self.dest, self.length = source, dest, length
+        self.source, self.dest, self.length, self.sync = source, dest, length, sync
         self.cancel = threading.Event()
         self.how, self.error = None, None
 
     def run(self):
         try:
             self.how = clone_or_copy(self.source, self.dest, length=self.length, cancel=self.cancel)
+            if self.sync and not self.cancel.is_set():
+                with open(self.dest, "rb") as handle:
+                    os.fdatasync(handle.fileno())
         except BaseException as exc:  # re-raised in the calling thread
             self.error = exc
 
@@ -56,14 +66,94 @@ class _Copier(threading.Thread):
         self.join()
 
 
-def grow(source, dest, session, label, mappings, source_date_epoch=None, checksum=True):
+def grow(source, dest, session, label, mappings, source_date_epoch=None, checksum=True, writer="auto"):
     """Write ``dest`` as ``source`` grown by ``mappings`` [(host path, media path)]; ``session`` is a work
-    file for xorriso. Returns (``"reflink"`` or ``"copy"``, sha256 of ``dest`` or None).
+    file for xorriso. Returns (``"reflink"`` or ``"copy"``, sha256 of ``dest`` or None, who wrote the session:
+    ``"here"`` or ``"xorriso: <why>"``).
 
-    The input's System Area (MBR, GPT, boot code) is kept verbatim: every block it points at is unchanged.
-    Where the filesystem has reflinks the copy costs nothing, and xorriso grows it in place (``-dev``: one
-    of its 0.1 s polling waits fewer than blind growing); elsewhere the new session is written beside the copy.
+    The session is written here (:mod:`iso_session`) when the ISO's trees have the shape this collection's
+    ISOs have (``writer="auto"``); otherwise, or with ``writer="xorriso"``, by xorriso. The input's System Area
+    (MBR, GPT, boot code) is kept verbatim either way: every block it points at is unchanged.
     """
+    why = "asked for"
+    if writer != "xorriso":
+        try:
+            planned = iso_session.Session(source, label, mappings, source_date_epoch)
+        except iso_session.Unsupported as exc:
+            if writer == "here":
+                raise
+            why = str(exc)
+        else:
+            how, sha256 = _write_session(source, dest, planned, checksum)
+            return how, sha256, "here"
+    how, sha256 = _grow_with_xorriso(source, dest, session, label, mappings, source_date_epoch, checksum)
+    return how, sha256, "xorriso: " + why
+
+
+def _write_session(source, dest, planned, checksum):
+    """The kernel copies (or clones) the input in a thread while the output is hashed from its parts; then the
+    new volume descriptors and the session go into the copy."""
+    append_at = planned.start * iso_media.BLOCK
+    with open(source, "rb") as handle:
+        head = planned.head(handle.read(iso_media.HEAD_BYTES))
+    copier = _Copier(source, dest, append_at, sync=checksum)
+    copier.start()
+    try:
+        sha256 = None
+        if checksum:
+            digest = hashlib.sha256(head)
+            hash_range(digest, source, iso_media.HEAD_BYTES, append_at)
+            position = append_at
+            for offset, piece in planned.pieces:
+                digest.update(bytes(offset - position))
+                if isinstance(piece, bytes):
+                    digest.update(piece)
+                    position = offset + len(piece)
+                else:
+                    hash_range(digest, piece[0], 0, piece[1])
+                    position = offset + piece[1]
+            digest.update(bytes(planned.end - position))  # the padding
+            sha256 = digest.hexdigest()
+        how = copier.finish()
+    except BaseException:
+        copier.stop()
+        raise
+    with open(dest, "r+b", buffering=0) as out:
+        os.pwrite(out.fileno(), head, 0)
+        for offset, piece in planned.pieces:
+            if isinstance(piece, bytes):
+                os.pwrite(out.fileno(), piece, offset)
+            else:
+                _copy_into(piece[0], piece[1], out.fileno(), offset)
+        os.ftruncate(out.fileno(), planned.end)
+    return how, sha256
+
+
+def _copy_into(path, size, out, offset):
+    """Copy ``size`` bytes of ``path`` into the file ``out`` at ``offset``: in the kernel where it can (the
+    same filesystem), else read and written here."""
+    with open(path, "rb", buffering=0) as source:
+        written = 0
+        try:
+            while written < size:
+                count = os.copy_file_range(source.fileno(), out, size - written, written, offset + written)
+                if not count:
+                    break
+                written += count
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL) or written:
+                raise
+        while written < size:
+            block = os.pread(source.fileno(), min(1 << 20, size - written), written)
+            if not block:
+                raise OSError("%s ended early, at byte %d of %d" % (path, written, size))
+            os.pwrite(out, block, offset + written)
+            written += len(block)
+
+
+def _grow_with_xorriso(source, dest, session, label, mappings, source_date_epoch, checksum):
+    """Where reflinks work, xorriso grows the clone in place (``-dev``); elsewhere it writes the new session
+    beside the copy."""
     append_at = iso_media.next_writable_block(source) * iso_media.BLOCK
     # the System Area file tells xorriso to keep the input's, not to make a GPT anew
     xorriso = functools.partial(iso_media.remaster, label=label, mappings=mappings,

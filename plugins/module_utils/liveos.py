@@ -8,10 +8,10 @@ Disk image in:  input (raw used in place, read-only; other formats converted)
   -> [customization steps] -> live initrd (dracut dmsquash-live, in the chroot)
   -> squashfs root -> GRUB (BIOS El Torito + UEFI FAT, or the image's signed shim chain)
   -> xorriso hybrid ISO -> atomic publish -> stamp.
-Live ISO in, only ``iso`` changes: the fast path. The ISO is remastered with
-xorriso (new grub.cfg, saved config and media files; boot images and the
-squashfs bytes kept), as a reflink copy grown in place where the output
-filesystem supports reflinks, else as a streamed copy.
+Live ISO in, only ``iso`` changes: the fast path. The ISO is grown by one
+session (new grub.cfg, saved config and media files; boot images and the
+squashfs bytes kept), written here (:mod:`iso_session`) or, for ISOs of
+other shapes, by xorriso, onto a reflink or in-kernel copy of the input.
 Live ISO in, with ``os``/``scripts`` changes: its squashfs root is mounted
 under an overlay, customized, and everything after that is rebuilt.
 """
@@ -326,9 +326,10 @@ def remaster_iso(build, request, live, plan, notes):
     """The per-site fast path: new grub.cfg, saved config and media files; boot images and squashfs kept.
 
     The output is the input grown by one session (:mod:`grown_iso`): the input copied as cheaply as the
-    filesystem allows (a reflink on xfs/btrfs, an in-kernel copy elsewhere), the new session appended and
-    the input's System Area kept verbatim, so BIOS and UEFI boot from CD and USB stick as before. Nothing of
-    the squashfs is read or rewritten. Returns (temp output, copy method, its sha256).
+    filesystem allows (a reflink on xfs/btrfs, an in-kernel copy elsewhere), the new session (written here,
+    or by xorriso for ISOs of other shapes) appended and the input's System Area kept verbatim, so BIOS and
+    UEFI boot from CD and USB stick as before. Nothing of the squashfs is read or rewritten. Returns (temp
+    output, copy method, its sha256).
     """
     epoch = request.source_date_epoch
     mappings = [(host, media) for media, host in media_metadata(build, plan, epoch)]
@@ -336,10 +337,11 @@ def remaster_iso(build, request, live, plan, notes):
                                                                          epoch)]
     with build.step("remaster-iso"):
         tmp = build.temp_output()
-        how, sha256 = grown_iso.grow(live.path, tmp, build.path("session.iso"), plan.label, mappings,
-                                     source_date_epoch=epoch, checksum=request.checksum)
+        how, sha256, writer = grown_iso.grow(live.path, tmp, build.path("session.iso"), plan.label, mappings,
+                                             source_date_epoch=epoch, checksum=request.checksum)
         notes.append("fast path: %s of the input, changes appended (boot setup and squashfs kept)"
                      % ("reflink copy" if how == "reflink" else "kernel copy"))
+        notes.append("new session written %s" % ("here" if writer == "here" else "by " + writer))
     return tmp, how, sha256
 
 

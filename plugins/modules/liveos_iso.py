@@ -22,7 +22,8 @@ description:
     or recompressing its root filesystem (the per-site fast path); its boot setup is kept. Earlier extra kernel
     arguments and media files are kept (earlier arguments first); a new file with the same destination replaces
     the old one.
-  - ISOs are read and written with xorriso; no iso9660 or vfat mount is needed on the build host.
+  - ISOs are read and written with xorriso (the fast path writes its new session itself); no iso9660 or vfat
+    mount is needed on the build host.
   - See C(docs/liveos-iso.md) in the collection.
 author:
   - liveiso.customizer contributors (@liveiso)

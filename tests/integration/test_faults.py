@@ -202,8 +202,8 @@ def test_live_iso_interrupted_while_writing_keeps_previous_output(raw, killed_th
 
 
 @pytest.mark.parametrize("after,fault", [("remaster-iso", None), ("checksum", None),
-                                         # while xorriso writes the session and the copy thread runs
-                                         (None, "remaster-iso:0.1"), (None, "remaster-iso:0.25:SIGINT")])
+                                         # while the copy thread runs and the output is hashed
+                                         (None, "remaster-iso:0.05"), (None, "remaster-iso:0.12:SIGINT")])
 def test_remaster_interrupted_keeps_previous_output(killed_then_rebuilt, work, after, fault):
     base = killed_then_rebuilt["output"]
     directory = os.path.join(work, "sites")

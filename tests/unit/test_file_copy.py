@@ -113,3 +113,17 @@ def test_hash_range(tmp_path, start, end):
     want = (data + bytes(max(0, (end or 0) - len(data))))[start:end]
     assert hash_range(hashlib.sha256(), path, start, end).hexdigest() == hashlib.sha256(want).hexdigest()
     assert sha256_file(path) == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("before", [None, b"", b"older and longer content " * 1000])
+def test_clone_or_copy_into_existing_destination(tmp_path, before):
+    """A fresh temp file (empty) or an older file as destination: the result is exactly the source; an empty
+    one is not truncated (on ext4 that would make close() flush the whole copy)."""
+    source, dest = tmp_path / "src", tmp_path / "dst"
+    source.write_bytes(b"new" * 5000)
+    if before is not None:
+        dest.write_bytes(before)
+    assert file_copy.clone_or_copy(str(source), str(dest)) in ("copy", "reflink")
+    assert dest.read_bytes() == source.read_bytes()
+    assert file_copy.clone_or_copy(str(source), str(dest), length=10) in ("copy", "reflink")
+    assert dest.read_bytes() == b"newnewnewn"

@@ -419,7 +419,7 @@ def test_grown_in_place_keeps_system_area_and_efi_partition(hybrid_isos, tmp_pat
 @pytest.mark.parametrize("reflinks", [False, True], ids=["beside-copy", "reflinked"])
 @pytest.mark.parametrize("name", ["both", "uefi"])
 def test_grown_file_is_what_xorriso_grows_in_place(hybrid_isos, tmp_path, monkeypatch, name, reflinks):
-    """grown_iso.grow (session written aside, head built here, copy in a thread; or, where reflinks work,
+    """grown_iso.grow with xorriso writing the session (session written aside, head built here, copy in a thread; or, where reflinks work,
     xorriso growing the clone in place) gives byte for byte the ISO ``xorriso -dev`` makes when it grows a copy
     in place, twice in a row (a grown ISO grown again), and its sha256 is that of the file it wrote."""
     import hashlib
@@ -442,9 +442,10 @@ def test_grown_file_is_what_xorriso_grows_in_place(hybrid_isos, tmp_path, monkey
         iso_media.remaster(expected, expected, "GROWN%d" % generation, mappings, source_date_epoch=epoch,
                            system_area=system_area)
         ours = str(tmp_path / ("grown-%d.iso" % generation))
-        how, sha256 = grown_iso.grow(source, ours, str(tmp_path / ("session-%d" % generation)),
-                                     "GROWN%d" % generation, mappings, source_date_epoch=epoch)
-        assert how == ("reflink" if reflinks else "copy")
+        how, sha256, writer = grown_iso.grow(source, ours, str(tmp_path / ("session-%d" % generation)),
+                                             "GROWN%d" % generation, mappings, source_date_epoch=epoch,
+                                             writer="xorriso")
+        assert how == ("reflink" if reflinks else "copy") and writer == "xorriso: asked for"
         with open(expected, "rb") as one, open(ours, "rb") as two:
             want, got = one.read(), two.read()
         assert len(got) == len(want)
@@ -480,5 +481,239 @@ def test_grow_failure_stops_the_copy_and_raises(hybrid_isos, tmp_path):
     from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
     with pytest.raises(CommandError):
         grown_iso.grow(hybrid_isos["both"], str(tmp_path / "out.iso"), str(tmp_path / "session"), "X",
-                       [(str(tmp_path / "missing"), "/missing")])
+                       [(str(tmp_path / "missing"), "/missing")], writer="xorriso")
     assert not [t for t in threading.enumerate() if t.name == "copy-input"]
+
+
+# ---------------------------------------------------------------- the fast path's session, written here
+
+def _tree(iso):
+    """{path: content or None for a directory} of the ISO's Rock Ridge tree and of its Joliet tree, read by
+    pycdlib (a strict reader that also checks path tables and both-endian fields against each other)."""
+    import io
+    pycdlib = pytest.importorskip("pycdlib")
+    reader = pycdlib.PyCdlib()
+    reader.open(iso)
+    try:
+        trees = []
+        for kind in ("rr_path", "joliet_path"):
+            found = {}
+            for top, dirs, files in reader.walk(**{kind: "/"}):
+                for name in dirs:
+                    found[top.rstrip("/") + "/" + name] = None
+                for name in files:
+                    path = top.rstrip("/") + "/" + name
+                    data = io.BytesIO()
+                    reader.get_file_from_iso_fp(data, **{kind: path})
+                    found[path] = data.getvalue()
+            trees.append(found)
+        return trees
+    finally:
+        reader.close()
+
+
+SITE = {"meta-data": "instance-id: x\n", "user-data": "#cloud-config\n" * 900, "empty": "",
+        "grub.cfg": "set timeout=1\n" * 50}
+
+
+def _site_mappings(host):
+    return [(os.path.join(host, "meta-data"), "/cloud-init-data/meta-data"),
+            (os.path.join(host, "user-data"), "/cloud-init-data/user-data"),
+            (os.path.join(host, "empty"), "/cloud-init-data/vendor-data"),
+            (os.path.join(host, "grub.cfg"), "/boot/vmlinuz"),  # replaces a file of the input
+            (os.path.join(host, "meta-data"), "/a/deeper/new-dir/meta data.txt")]
+
+
+@pytest.mark.parametrize("name", ["both", "uefi"])
+def test_session_written_here_reads_as_xorrisos(hybrid_isos, tmp_path, name):
+    """The session iso_session writes: strict readers see the same trees (Rock Ridge and Joliet, every file's
+    bytes) as in the ISO xorriso grows from the same input and changes, twice in a row; El Torito, System Area
+    and the GPT's EFI partition are the input's; sha256 is the output file's; the input is unchanged."""
+    import hashlib
+    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    host = make_tree(tmp_path / "host", SITE)
+    source = hybrid_isos[name]
+    with open(source, "rb") as handle:
+        original = handle.read()
+    for generation in (1, 2):
+        ours, theirs = str(tmp_path / ("here-%d.iso" % generation)), str(tmp_path / ("xorriso-%d.iso" % generation))
+        how, sha256, writer = grown_iso.grow(source, ours, str(tmp_path / "s-here"), "SITE%d" % generation,
+                                             _site_mappings(host), source_date_epoch=1700000000)
+        assert (how, writer) == ("copy", "here")
+        grown_iso.grow(source, theirs, str(tmp_path / ("s-xorriso-%d" % generation)), "SITE%d" % generation,
+                       _site_mappings(host), source_date_epoch=1700000000, writer="xorriso")
+        rock_ridge, joliet = _tree(ours)
+        assert rock_ridge == joliet
+        # xorriso writes the boot catalog and the BIOS boot image (its boot info table names its block) anew;
+        # here both stay where the input has them, unchanged
+        theirs_rr, theirs_joliet = _tree(theirs)
+        kept = {"/boot.catalog", "/boot/grub/bios.img"}
+        assert {k: v for k, v in rock_ridge.items() if k not in kept} == \
+            {k: v for k, v in theirs_rr.items() if k not in kept} == \
+            {k: v for k, v in theirs_joliet.items() if k not in kept}
+        input_tree = _tree(hybrid_isos[name])[0]
+        assert {k: rock_ridge[k] for k in kept if k in input_tree} == {k: input_tree[k] for k in kept if k in input_tree}
+        assert rock_ridge["/boot/vmlinuz"] == SITE["grub.cfg"].encode()
+        assert rock_ridge["/a/deeper/new-dir/meta data.txt"] == SITE["meta-data"].encode()
+        assert rock_ridge["/cloud-init-data/vendor-data"] == b""
+        with open(ours, "rb") as handle:
+            data = handle.read()
+        assert sha256 == hashlib.sha256(data).hexdigest()
+        assert data[:iso_media.SYSTEM_AREA_BYTES] == original[:iso_media.SYSTEM_AREA_BYTES]
+        assert iso_media.volume_label(ours) == "SITE%d" % generation
+        assert el_torito(ours) == el_torito(hybrid_isos[name])
+        assert _has_efi_partition(ours)
+        report = subprocess.run(["xorriso", "-indev", ours, "-report_system_area", "plain"], check=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                                env=clean_env()).stdout
+        assert re.search(r"GPT partition path :\s+\d+\s+/boot/grub/efiboot.img", report), report
+        listing = subprocess.run(["xorriso", "-indev", ours, "-find", "/cloud-init-data", "-exec", "lsdl"],
+                                 check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 universal_newlines=True, env=clean_env()).stdout
+        assert re.search(r"^-r--r--r-- .* 2023 '/cloud-init-data/meta-data'$", listing, re.M), listing
+        source = ours
+    with open(hybrid_isos[name], "rb") as handle:
+        assert handle.read() == original
+
+
+def test_session_written_here_is_reproducible(hybrid_isos, tmp_path):
+    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    host = make_tree(tmp_path / "host", SITE)
+    outputs = []
+    for index in range(2):
+        out = str(tmp_path / ("out-%d.iso" % index))
+        grown_iso.grow(hybrid_isos["both"], out, str(tmp_path / "s"), "SAME", _site_mappings(host),
+                       source_date_epoch=1700000000, checksum=False)
+        with open(out, "rb") as handle:
+            outputs.append(handle.read())
+    assert outputs[0] == outputs[1]
+
+
+def _no_joliet_iso(tmp_path):
+    tree = make_tree(tmp_path / "nojoliet.d", {"a.txt": "A\n"})
+    out = str(tmp_path / "nojoliet.iso")
+    subprocess.run(["xorriso", "-as", "mkisofs", "-R", "-o", out, tree], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, env=clean_env())
+    return out
+
+
+@pytest.mark.parametrize("case", ["onto-a-directory", "names-collide", "no-joliet", "file-as-directory"])
+def test_session_shapes_left_to_xorriso(hybrid_isos, tmp_path, case):
+    """What iso_session does not write (it says why) xorriso does: the output is still right."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso, iso_session
+    host = make_tree(tmp_path / "host", {"f": "content\n"})
+    f = os.path.join(host, "f")
+    source, mappings, why = {
+        "onto-a-directory": (hybrid_isos["both"], [(f, "/boot/grub")], "/boot/grub is a directory on the ISO"),
+        "names-collide": (hybrid_isos["both"], [(f, "/x/a-b"), (f, "/x/a_b")], "would share its ISO 9660 name"),
+        "no-joliet": (_no_joliet_iso(tmp_path) if case == "no-joliet" else None, [(f, "/b.txt")],
+                      "not exactly one primary and one Joliet volume descriptor"),
+        "file-as-directory": (hybrid_isos["both"], [(f, "/boot/vmlinuz/x")], "vmlinuz is a file on the ISO"),
+    }[case]
+    with pytest.raises(iso_session.Unsupported) as info:
+        grown_iso.grow(source, str(tmp_path / "o.iso"), str(tmp_path / "s1"), "L", mappings, writer="here")
+    assert why in str(info.value)
+    if case in ("onto-a-directory", "file-as-directory"):
+        return  # xorriso refuses these as well (a different error); the module's config checks come first
+    out = str(tmp_path / "out.iso")
+    how, sha256, writer = grown_iso.grow(source, out, str(tmp_path / "s2"), "L", mappings)
+    assert writer == "xorriso: " + str(info.value)
+    assert set(media for host, media in mappings) <= set(iso_media.list_files(out))
+
+
+def _record_offset(iso, parent_extent, ident):
+    with open(iso, "rb") as handle:
+        handle.seek(parent_extent * 2048)
+        data = handle.read(2048)
+    position = 0
+    while data[position]:
+        length = data[position]
+        if data[position + 33:position + 33 + data[position + 32]] == ident:
+            return parent_extent * 2048 + position
+        position += length
+    raise AssertionError("%r not found" % ident)
+
+
+@pytest.mark.parametrize("damage,why", [
+    ("loop", "a directory linked twice"),
+    ("past-end", "a directory extent outside the ISO"),
+    ("huge", "a directory extent outside the ISO"),
+    ("truncated", "an ISO shorter than 65536 bytes"),
+])
+def test_session_reader_refuses_damaged_trees(hybrid_isos, tmp_path, damage, why):
+    """A hostile or damaged ISO makes the reader give up with a reason (xorriso then decides), never loop,
+    read past the file or allocate what a record claims."""
+    import struct
+    from ansible_collections.liveiso.customizer.plugins.module_utils import iso_session
+    iso = str(tmp_path / "damaged.iso")
+    shutil.copyfile(hybrid_isos["both"], iso)
+    with open(iso, "r+b") as handle:
+        handle.seek(16 * 2048 + 156 + 2)
+        root = struct.unpack("<I", handle.read(4))[0]
+        offset = _record_offset(iso, root, b"BOOT")
+        if damage == "truncated":
+            handle.truncate(40960)
+        else:
+            extent, size = {"loop": (root, 2048), "past-end": (10 ** 6, 2048), "huge": (root + 1, 1 << 30)}[damage]
+            handle.seek(offset + 2)
+            handle.write(struct.pack("<I", extent) + struct.pack(">I", extent)
+                         + struct.pack("<I", size) + struct.pack(">I", size))
+    host = make_tree(tmp_path / "host", {"f": "x"})
+    with pytest.raises(iso_session.Unsupported) as info:
+        iso_session.Session(iso, "L", [(os.path.join(host, "f"), "/f")])
+    assert why in str(info.value)
+
+
+@pytest.mark.parametrize("name,is_dir,ident", [
+    ("meta-data", False, b"META_DATA.;1"),
+    ("config.json", False, b"CONFIG.JSON;1"),
+    ("liveiso-554e9682e4fbec2e", False, b"LIVEISO_554E9682E4FBEC2E.;1"),
+    ("cloud-init-data", True, b"CLOUD_INIT_DATA"),
+    (".disk", True, b".DISK"),
+    ("a.b.c", False, b"A_B.C;1"),
+    ("x" * 40 + ".conf", False, b"X" * 26 + b".CONF;1"),
+])
+def test_iso_identifier(name, is_dir, ident):
+    from ansible_collections.liveiso.customizer.plugins.module_utils import iso_session
+    assert iso_session.iso_identifier(name, is_dir) == ident
+
+
+@pytest.mark.parametrize("error", [None, "EXDEV"])
+def test_session_file_copied_across_filesystems(tmp_path, monkeypatch, error):
+    """A media file on another filesystem than the output (copy_file_range: EXDEV) is read and written here."""
+    import errno
+    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    source = tmp_path / "src"
+    source.write_bytes(os.urandom(3 << 20) + b"tail")
+    if error:
+        def refuse(*args):
+            raise OSError(getattr(errno, error), "cross-device")
+        monkeypatch.setattr(grown_iso.os, "copy_file_range", refuse)
+    out = tmp_path / "out"
+    out.write_bytes(b"head")
+    with open(str(out), "r+b", buffering=0) as handle:
+        grown_iso._copy_into(str(source), (3 << 20) + 4, handle.fileno(), 4096)
+    data = out.read_bytes()
+    assert data[:4] == b"head" and data[4:4096] == bytes(4092) and data[4096:] == source.read_bytes()
+    with pytest.raises(OSError) as info, open(str(out), "r+b", buffering=0) as handle:
+        grown_iso._copy_into(str(source), (3 << 20) + 5, handle.fileno(), 0)  # the file is shorter than said
+    assert "ended early" in str(info.value)
+
+
+def test_session_written_here_on_an_iso_xorriso_grew(hybrid_isos, tmp_path):
+    """An ISO remastered by xorriso earlier (older outputs, other shapes) is grown here like any other: the
+    trees strict readers see match xorriso's own second generation."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    host = make_tree(tmp_path / "host", SITE)
+    first = str(tmp_path / "first.iso")
+    grown_iso.grow(hybrid_isos["both"], first, str(tmp_path / "s0"), "ONE", _site_mappings(host)[:2],
+                   source_date_epoch=1700000000, writer="xorriso")
+    ours, theirs = str(tmp_path / "ours.iso"), str(tmp_path / "theirs.iso")
+    assert grown_iso.grow(first, ours, str(tmp_path / "s1"), "TWO", _site_mappings(host),
+                          source_date_epoch=1700000000)[2] == "here"
+    grown_iso.grow(first, theirs, str(tmp_path / "s2"), "TWO", _site_mappings(host), source_date_epoch=1700000000,
+                   writer="xorriso")
+    kept = {"/boot.catalog", "/boot/grub/bios.img"}
+    assert [{k: v for k, v in tree.items() if k not in kept} for tree in _tree(ours)] == \
+        [{k: v for k, v in tree.items() if k not in kept} for tree in _tree(theirs)]
+    assert el_torito(ours) == el_torito(first)
