@@ -52,6 +52,8 @@ def _both32(value):
 
 def _record_date(seconds):
     t = time.gmtime(seconds)
+    if not 0 <= t.tm_year - 1900 <= 255:
+        raise Unsupported("a date a directory record cannot hold (%d)" % t.tm_year)
     return bytes((t.tm_year - 1900, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, 0))
 
 

@@ -717,3 +717,13 @@ def test_session_written_here_on_an_iso_xorriso_grew(hybrid_isos, tmp_path):
     assert [{k: v for k, v in tree.items() if k not in kept} for tree in _tree(ours)] == \
         [{k: v for k, v in tree.items() if k not in kept} for tree in _tree(theirs)]
     assert el_torito(ours) == el_torito(first)
+
+
+def test_session_dates_out_of_range_are_left_to_xorriso(hybrid_isos, tmp_path):
+    """A media file dated after 2155 (a directory record holds years 1900-2155): not written here."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils import iso_session
+    host = make_tree(tmp_path / "host", {"f": "x"})
+    os.utime(os.path.join(host, "f"), (7000000000, 7000000000))  # the year 2191
+    with pytest.raises(iso_session.Unsupported) as info:
+        iso_session.Session(hybrid_isos["both"], "L", [(os.path.join(host, "f"), "/f")])
+    assert "a date a directory record cannot hold (2191)" in str(info.value)
