@@ -84,3 +84,25 @@ def clone_or_copy(source, dest, length=None, cancel=None):
         if length is not None and length > copied:
             dst.truncate(length)
     return "copy"
+
+
+def copy_range(path, size, out, offset):
+    """Copy the first ``size`` bytes of the file ``path`` into the open file descriptor ``out`` at ``offset``:
+    in the kernel where it can (``copy_file_range``; the same filesystem), else read and written here."""
+    with open(path, "rb", buffering=0) as source:
+        written = 0
+        try:
+            while written < size:
+                count = os.copy_file_range(source.fileno(), out, size - written, written, offset + written)
+                if not count:
+                    break
+                written += count
+        except OSError as exc:
+            if exc.errno not in _NOT_HERE or written:
+                raise
+        while written < size:
+            block = os.pread(source.fileno(), min(1 << 20, size - written), written)
+            if not block:
+                raise OSError("%s ended early, at byte %d of %d" % (path, written, size))
+            os.pwrite(out, block, offset + written)
+            written += len(block)

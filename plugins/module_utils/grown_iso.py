@@ -18,13 +18,12 @@ polls inside every xorriso write were most of a site's cost). For any other shap
 filesystem with reflinks it grows the clone in place; elsewhere it writes only the new session, to a small
 file of its own ("blind growing": addressed as if it sat at the append block of the input).
 ``tests/unit/test_iso_media.py`` checks that the xorriso route gives the ISO ``xorriso -dev`` makes when it
-grows a copy of the input in place, and that strict readers (xorriso,
-pycdlib) see in the session written here what xorriso would have written.
+grows a copy of the input in place, and that strict readers (xorriso, pycdlib) see in the session written here
+what xorriso would have written.
 """
 
 from __future__ import annotations
 
-import errno
 import functools
 import hashlib
 import os
@@ -32,7 +31,7 @@ import threading
 
 from ansible_collections.liveiso.customizer.plugins.module_utils import iso_media, iso_session
 from ansible_collections.liveiso.customizer.plugins.module_utils.digest import hash_range
-from ansible_collections.liveiso.customizer.plugins.module_utils.file_copy import clone_or_copy, reflink
+from ansible_collections.liveiso.customizer.plugins.module_utils.file_copy import clone_or_copy, copy_range, reflink
 
 
 class _Copier(threading.Thread):
@@ -94,8 +93,7 @@ def _write_session(source, dest, planned, checksum):
     """The kernel copies (or clones) the input in a thread while the output is hashed from its parts; then the
     new volume descriptors and the session go into the copy."""
     append_at = planned.start * iso_media.BLOCK
-    with open(source, "rb") as handle:
-        head = planned.head(handle.read(iso_media.HEAD_BYTES))
+    head = planned.head()
     copier = _Copier(source, dest, append_at, sync=checksum)
     copier.start()
     try:
@@ -124,31 +122,9 @@ def _write_session(source, dest, planned, checksum):
             if isinstance(piece, bytes):
                 os.pwrite(out.fileno(), piece, offset)
             else:
-                _copy_into(piece[0], piece[1], out.fileno(), offset)
+                copy_range(piece[0], piece[1], out.fileno(), offset)
         os.ftruncate(out.fileno(), planned.end)
     return how, sha256
-
-
-def _copy_into(path, size, out, offset):
-    """Copy ``size`` bytes of ``path`` into the file ``out`` at ``offset``: in the kernel where it can (the
-    same filesystem), else read and written here."""
-    with open(path, "rb", buffering=0) as source:
-        written = 0
-        try:
-            while written < size:
-                count = os.copy_file_range(source.fileno(), out, size - written, written, offset + written)
-                if not count:
-                    break
-                written += count
-        except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL) or written:
-                raise
-        while written < size:
-            block = os.pread(source.fileno(), min(1 << 20, size - written), written)
-            if not block:
-                raise OSError("%s ended early, at byte %d of %d" % (path, written, size))
-            os.pwrite(out, block, offset + written)
-            written += len(block)
 
 
 def _grow_with_xorriso(source, dest, session, label, mappings, source_date_epoch, checksum):
@@ -194,14 +170,8 @@ def _grow_beside_copy(source, dest, session, append_at, xorriso, checksum):
     except BaseException:
         copier.stop()
         raise
-    with open(dest, "r+b", buffering=0) as out, open(session, "rb", buffering=0) as tail:
+    with open(dest, "r+b", buffering=0) as out:
         os.ftruncate(out.fileno(), append_at)
         os.pwrite(out.fileno(), head, 0)
-        size = os.fstat(tail.fileno()).st_size
-        written = 0
-        while written < size:
-            count = os.copy_file_range(tail.fileno(), out.fileno(), size - written, written, append_at + written)
-            if not count:
-                raise OSError("short copy of %s into %s" % (session, dest))
-            written += count
+        copy_range(session, os.path.getsize(session), out.fileno(), append_at)
     return sha256

@@ -132,8 +132,12 @@ def next_writable_block(iso):
     if len(pvd) < BLOCK or _descriptor(pvd, iso) != _VD_PRIMARY:
         raise ImageError("%s has no ISO 9660 primary volume descriptor." % iso,
                          "Check that the file is a complete ISO image.")
-    blocks = struct.unpack_from("<I", pvd, 80)[0]
-    return -(-blocks // 32) * 32
+    return append_block(struct.unpack_from("<I", pvd, 80)[0])
+
+
+def append_block(volume_blocks):
+    """Where libisoburn appends a session to an ISO of ``volume_blocks``: rounded up to 32 blocks."""
+    return -(-volume_blocks // 32) * 32
 
 
 def grown_head(input_head, session, grow_at):

@@ -29,13 +29,13 @@ import stat
 import struct
 import time
 
-BLOCK = 2048
+from ansible_collections.liveiso.customizer.plugins.module_utils.iso_media import BLOCK, HEAD_BYTES, append_block
+
 _MAX_DEPTH = 64
 _MAX_ENTRIES = 100000
 _MAX_DIR_BYTES = 16 << 20
 _JOLIET_ESCAPES = (b"%/@", b"%/C", b"%/E")
 PADDING_BLOCKS = 150  # 300 KiB of zeros after the session, as xorriso pads
-HEAD_BYTES = 65536  # System Area and volume descriptors: the part of the input the new session rewrites
 
 
 class Unsupported(Exception):
@@ -113,7 +113,7 @@ class Tree(object):
         self._read_dir(self.root, 0)
 
     def _read(self, extent, size):
-        if size > _MAX_DIR_BYTES or (extent + 1) * BLOCK + size > self.file_size + BLOCK or extent < 16:
+        if size > _MAX_DIR_BYTES or extent * BLOCK + size > self.file_size or extent < 16:
             raise Unsupported("a directory extent outside the ISO (block %d, %d bytes)" % (extent, size))
         self.handle.seek(extent * BLOCK)
         data = self.handle.read(size)
@@ -247,14 +247,15 @@ class Session(object):
     between pieces are zeros).
     """
 
-    def __init__(self, iso, label, mappings, source_date_epoch=None, start_block=None):
+    def __init__(self, iso, label, mappings, source_date_epoch=None):
         self.now = source_date_epoch if source_date_epoch is not None else int(time.time())
         self.epoch = source_date_epoch
         with open(iso, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
-            if size < HEAD_BYTES:
+            self.input_head = handle.read(HEAD_BYTES)
+            if len(self.input_head) < HEAD_BYTES:
                 raise Unsupported("an ISO shorter than %d bytes" % HEAD_BYTES)
-            self.descriptors = self._descriptors(handle)
+            self.descriptors = self._descriptors(self.input_head)
             primary = [d for d in self.descriptors if d[0] == 1]
             joliet = [d for d in self.descriptors if d[0] == 2]
             if len(primary) != 1 or len(joliet) != 1 or joliet[0][88:91] not in _JOLIET_ESCAPES:
@@ -264,19 +265,17 @@ class Session(object):
             self.trees = [Tree(handle, size, primary[0], False), Tree(handle, size, joliet[0], True)]
         if self.trees[0].root.dot is None or b"SP" not in self.trees[0].root.dot:
             raise Unsupported("no Rock Ridge")
-        blocks = struct.unpack_from("<I", primary[0], 80)[0]
-        self.start = start_block if start_block is not None else -(-blocks // 32) * 32
+        self.start = append_block(struct.unpack_from("<I", primary[0], 80)[0])
         for host, media in mappings:
             self._apply(host, media)
         self._layout(label)
 
     @staticmethod
-    def _descriptors(handle):
+    def _descriptors(head):
         descriptors = []
-        for block in range(16, 32):
-            handle.seek(block * BLOCK)
-            data = bytearray(handle.read(BLOCK))
-            if len(data) != BLOCK or data[1:6] != b"CD001":
+        for block in range(16, HEAD_BYTES // BLOCK):
+            data = bytearray(head[block * BLOCK:(block + 1) * BLOCK])
+            if data[1:6] != b"CD001":
                 raise Unsupported("no volume descriptor set in block %d" % block)
             descriptors.append(data)
             if data[0] == 255:
@@ -372,14 +371,13 @@ class Session(object):
         tables = []
         for dirs in ordered:
             table_l, table_m = self._path_tables(dirs)
-            tables.append((len(table_l), block, block + -(-len(table_l) // BLOCK)))
-            pieces.append((block * BLOCK, table_l))
-            block += -(-len(table_l) // BLOCK)
-            pieces.append((block * BLOCK, table_m))
-            block += -(-len(table_m) // BLOCK)
+            table_blocks = -(-len(table_l) // BLOCK)  # the M table has the L table's size
+            tables.append((len(table_l), block, block + table_blocks))
+            pieces += [(block * BLOCK, table_l), ((block + table_blocks) * BLOCK, table_m)]
+            block += 2 * table_blocks
         files = {}
-        for tree in self.trees:  # a new file's data once, both trees pointing at it
-            for directory in tree.walk():
+        for dirs in ordered:  # a new file's data once, both trees pointing at it
+            for directory in dirs:
                 for child in directory.children:
                     if child.data is None:
                         continue
@@ -427,9 +425,9 @@ class Session(object):
         descriptor[156:190] = _with_address(bytes(descriptor[156:190]), tree.root.extent, tree.root.size)
         descriptor[813:830] = descriptor[830:847] = _volume_date(self.now)
 
-    def head(self, input_head):
-        """The output's first 64 KiB: ``input_head`` with the new volume descriptors in blocks 16 on."""
-        head = bytearray(input_head)
+    def head(self):
+        """The output's first 64 KiB: the input's, with the new volume descriptors in blocks 16 on."""
+        head = bytearray(self.input_head)
         for index, descriptor in enumerate(self.descriptors):
             head[(16 + index) * BLOCK:(17 + index) * BLOCK] = descriptor
         return bytes(head)

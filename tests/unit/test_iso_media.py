@@ -682,21 +682,21 @@ def test_iso_identifier(name, is_dir, ident):
 def test_session_file_copied_across_filesystems(tmp_path, monkeypatch, error):
     """A media file on another filesystem than the output (copy_file_range: EXDEV) is read and written here."""
     import errno
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils import file_copy
     source = tmp_path / "src"
     source.write_bytes(os.urandom(3 << 20) + b"tail")
     if error:
         def refuse(*args):
             raise OSError(getattr(errno, error), "cross-device")
-        monkeypatch.setattr(grown_iso.os, "copy_file_range", refuse)
+        monkeypatch.setattr(file_copy.os, "copy_file_range", refuse)
     out = tmp_path / "out"
     out.write_bytes(b"head")
     with open(str(out), "r+b", buffering=0) as handle:
-        grown_iso._copy_into(str(source), (3 << 20) + 4, handle.fileno(), 4096)
+        file_copy.copy_range(str(source), (3 << 20) + 4, handle.fileno(), 4096)
     data = out.read_bytes()
     assert data[:4] == b"head" and data[4:4096] == bytes(4092) and data[4096:] == source.read_bytes()
     with pytest.raises(OSError) as info, open(str(out), "r+b", buffering=0) as handle:
-        grown_iso._copy_into(str(source), (3 << 20) + 5, handle.fileno(), 0)  # the file is shorter than said
+        file_copy.copy_range(str(source), (3 << 20) + 5, handle.fileno(), 0)  # the file is shorter than said
     assert "ended early" in str(info.value)
 
 
