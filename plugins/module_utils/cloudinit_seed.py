@@ -280,9 +280,15 @@ def write_seed(dest, files, check_mode=False, show_secrets=False):
     """Write each file whose content differs (atomically); return (changed names, diffs)."""
     changed, diffs = [], []
     for name in FILES:
-        if name not in files:
-            continue
         path = os.path.join(dest, name)
+        if name not in files:
+            if os.path.isfile(path):  # rendered by an earlier run, no longer part of the seed
+                changed.append(name)
+                diffs.append({"before_header": path, "after_header": "(removed)",
+                              "before": _shown_text(name, path, show_secrets), "after": ""})
+                if not check_mode:
+                    os.unlink(path)
+            continue
         try:
             with open(path) as handle:
                 before = handle.read()
@@ -305,6 +311,12 @@ def write_seed(dest, files, check_mode=False, show_secrets=False):
             os.chmod(tmp, file_mode(name))
             os.replace(tmp, path)
     return changed, diffs
+
+
+def _shown_text(name, path, show_secrets):
+    with open(path) as handle:
+        text = handle.read()
+    return text if show_secrets or name in ("meta-data", "network-config") else _summary(text)
 
 
 def _summary(text):

@@ -644,3 +644,18 @@ def test_secrets_found_in_unparsable_text():
     for secret in ("$6$salt$HashedValueNumberOne0123456789", "abcdTOKENvalue", "PemBodyLineOne"):
         assert secret not in masked, masked
     assert "users: [" in masked and "#cloud-config" in masked  # the rest stays readable
+
+
+def test_write_seed_removes_a_file_no_longer_rendered(tmp_path):
+    """A host whose network-config is dropped (no interfaces, no MAC: cloud-init's fallback) loses the old file;
+    check mode reports it and keeps it."""
+    files = render_seed(**FULL)
+    seed.write_seed(str(tmp_path), files)
+    fewer = {name: text for name, text in files.items() if name != "network-config"}
+    changed, diffs = seed.write_seed(str(tmp_path), fewer, check_mode=True)
+    assert changed == ["network-config"] and (tmp_path / "network-config").exists()
+    assert diffs[0]["before"] == files["network-config"] and diffs[0]["after"] == ""
+    changed, _ = seed.write_seed(str(tmp_path), fewer)
+    assert changed == ["network-config"]
+    assert read_all(tmp_path) == fewer
+    assert seed.write_seed(str(tmp_path), fewer) == ([], [])

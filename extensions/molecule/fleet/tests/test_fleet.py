@@ -1,10 +1,10 @@
-"""Verify both hosts of the static site, booted from the same site ISO, over SSH (pytest-testinfra)."""
+"""Verify a static host and a DHCP host, each booted from its site's ISO, over SSH (pytest-testinfra)."""
 
 import json
 
 EXPECTED = {
-    "static-b1": {"address": "10.0.2.21/24", "mac": "52:54:00:20:00:01"},
-    "static-b2": {"address": "10.0.2.22/24", "mac": "52:54:00:20:00:02"},
+    "static-b1": {"site": "site_static", "address": "10.0.2.21/24", "mac": "52:54:00:20:00:01", "dhcp": False},
+    "dhcp-a1": {"site": "site_dhcp", "address": "10.0.2.15/24", "mac": "52:54:00:10:00:01", "dhcp": True},
 }
 
 
@@ -17,12 +17,37 @@ def test_hostname_is_this_hosts(host):
     assert host.check_output("hostname -f") == name_of(host) + ".fleet.example.net"
 
 
-def test_static_address_on_the_matched_interface(host):
+def link_with_mac(host, mac):
+    links = [link for link in json.loads(host.check_output("ip -j addr show")) if link.get("address") == mac]
+    assert len(links) == 1, "no single interface has MAC %s" % mac
+    return links[0]
+
+
+def test_address_on_the_matched_interface(host):
+    """The static host: its address on lan0 (renamed by MAC). The DHCP host (no interfaces in the inventory):
+    a lease on the NIC with its MAC, under the kernel's own name, from the role's default network-config."""
     expected = EXPECTED[name_of(host)]
-    link = json.loads(host.check_output("ip -j addr show dev lan0"))[0]
-    assert link["address"] == expected["mac"]
-    assert expected["address"] in ["%s/%s" % (a["local"], a["prefixlen"]) for a in link["addr_info"]]
-    assert "default via 10.0.2.2" in host.check_output("ip route")
+    link = link_with_mac(host, expected["mac"])
+    addresses = {"%s/%s" % (a["local"], a["prefixlen"]): a for a in link["addr_info"] if a["family"] == "inet"}
+    assert expected["address"] in addresses, addresses
+    if expected["dhcp"]:
+        assert link["ifname"].startswith("en"), link["ifname"]
+        lease = host.run("sudo cat /var/lib/dhcp/dhclient.%s.leases" % link["ifname"])
+        assert lease.rc == 0 and "fixed-address 10.0.2.15;" in lease.stdout
+    else:
+        assert link["ifname"] == "lan0"
+        assert not addresses[expected["address"]].get("dynamic")
+    assert "default via 10.0.2.2 dev %s" % link["ifname"] in host.check_output("ip route")
+    interfaces = host.check_output("cat /etc/network/interfaces.d/50-cloud-init")
+    assert ("iface %s inet dhcp" % link["ifname"] in interfaces) is expected["dhcp"], interfaces
+
+
+def test_cloud_init_network_table(host):
+    """cloud-init's own table (the bug report's symptom: 'enp0s2 | False | . |') shows the NIC up."""
+    expected = EXPECTED[name_of(host)]
+    rows = [line for line in host.check_output("sudo cat /var/log/cloud-init-output.log").splitlines()
+            if expected["mac"] in line]
+    assert rows and all("| True |" in row for row in rows), rows
 
 
 def test_user_and_key(host):
@@ -36,7 +61,7 @@ def test_user_and_key(host):
 def test_files_and_packages_from_user_data(host):
     assert host.package("hello").is_installed  # installed by cloud-init from the mirror at first boot
     assert host.run("hello").stdout.strip() == "Hello, world!"
-    assert host.file("/etc/fleet-site").content_string == "site_static\n"
+    assert host.file("/etc/fleet-site").content_string == EXPECTED[name_of(host)]["site"] + "\n"
     assert host.file("/etc/timezone").content_string.strip() == "UTC"
     assert host.file("/etc/resolv.conf").content_string == "nameserver 10.0.2.3\nsearch fleet.example.net\n"
 
