@@ -49,16 +49,22 @@ notes:
     without rebuilding.
 '''
 
-    # Ansible "attributes" block shared by the modules.
+    # Ansible "attributes" of the image-building modules, with ansible.builtin.action_common_attributes (which
+    # describes check_mode, diff_mode and platform in general terms).
     ATTRIBUTES = r'''
 attributes:
   check_mode:
     support: full
-    description: Validates the configuration and reports whether a build would happen; writes nothing.
+    details: Validates the configuration and reports whether a build would happen; writes nothing.
   diff_mode:
     support: none
-    description: Images are binary; the result lists the steps that ran instead of a diff.
-  idempotent:
+    details: Images are binary; the result lists the steps that ran instead of a diff.
+  platform:
     support: full
-    description: A digest of all inputs is recorded beside the output; unchanged inputs mean no rebuild.
+    platforms: posix
+    details: Linux build hosts (loop devices, mounts, chroot); images of x86_64 Linux.
+  idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change.
+    support: full
+    details: A digest of all inputs is recorded beside the output; unchanged inputs mean no rebuild.
 '''

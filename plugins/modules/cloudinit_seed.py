@@ -25,16 +25,27 @@ description:
     O(show_secrets=true).
 author:
   - liveiso.customizer contributors (@liveiso)
+requirements:
+  - Python 3 with PyYAML on the managed host (tested with Python 3.11, Debian 12).
+  - "With O(validate_with_image): root on the managed host (C(become)) and the host tools that read the image:
+    C(qemu-img) (qemu-utils), C(sfdisk) (fdisk), C(losetup), C(blkid), C(mount), C(umount) (util-linux, mount),
+    C(chroot) (coreutils), C(xorriso) for a Live ISO; and C(cloud-init) in the image."
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
-    description: Renders and validates, reports what would change, writes nothing.
+    details: Renders and validates, reports what would change, writes nothing.
   diff_mode:
     support: full
-    description: Shows each file's change; user-data and vendor-data only as summaries unless O(show_secrets=true).
-  idempotent:
+    details: Shows each file's change; user-data and vendor-data only as summaries unless O(show_secrets=true).
+  platform:
     support: full
-    description: A file is written only if its content differs.
+    platforms: posix
+  idempotent:
+    description: When run twice in a row with the same arguments, the second run reports no change.
+    support: full
+    details: A file is written only if its content differs; a file no longer rendered is removed.
 options:
   dest:
     description: Directory to write the seed files into. Created if missing.
@@ -122,14 +133,16 @@ files:
   type: dict
   sample: {"meta-data": "/srv/seeds/site-a/meta-data", "user-data": "/srv/seeds/site-a/user-data"}
 changed_files:
-  description: Names of the files that were (or in check mode would be) written.
+  description: Names of the files that were (or in check mode would be) written or removed.
   returned: always
   type: list
   elements: str
+  sample: [user-data]
 instance_id:
   description: The seed's instance-id.
   returned: always
   type: str
+  sample: iid-0123456789abcdef
 config:
   description: The configuration fragment (Image Customizer format) that places this seed.
   returned: always
@@ -138,11 +151,29 @@ live_medium_path:
   description: The medium path used in the fragment's symlink.
   returned: always
   type: str
+  sample: /run/initramfs/live
 notes:
   description: What the validation checked, and with which cloud-init version.
   returned: always
   type: list
   elements: str
+diff:
+  description:
+    - One entry per changed file, with C(before_header), C(after_header), C(before) and C(after); user-data and
+      vendor-data as summaries unless O(show_secrets=true).
+  returned: in diff mode (C(--diff))
+  type: list
+  elements: dict
+msg:
+  description: The cause of the failure and what to do.
+  returned: on failure
+  type: str
+error:
+  description: The kind of error, when the module failed on its input or the host (C(SeedError), C(ConfigError),
+    C(ImageError), C(HostError), C(CommandError)).
+  returned: on failure
+  type: str
+  sample: SeedError
 '''
 
 from ansible.module_utils.basic import AnsibleModule

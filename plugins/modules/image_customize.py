@@ -20,9 +20,18 @@ description:
   - See C(docs/configuration.md) in the collection for every supported key.
 author:
   - liveiso.customizer contributors (@liveiso)
+requirements:
+  - Root on the managed host (C(become)), with loop devices.
+  - Python 3 with PyYAML on the managed host (tested with Python 3.11, Debian 12).
+  - "Host tools: C(qemu-img) (qemu-utils), C(sfdisk) (fdisk), C(losetup), C(blkid), C(mount), C(umount)
+    (util-linux, mount), C(chroot) (coreutils), C(mcopy) and C(mdir) (mtools). The collection's C(bindep.txt)
+    lists the packages."
+  - With O(output_format=iso), the host tools of M(liveiso.customizer.liveos_iso) too, and C(dracut) and
+    C(dracut-live) in the image.
 extends_documentation_fragment:
   - liveiso.customizer.build
   - liveiso.customizer.build.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
   - liveiso.customizer.live_iso
 options:
   image:
@@ -96,25 +105,26 @@ EXAMPLES = r'''
 
 RETURN = r'''
 output:
-  description: Absolute path of the customized image.
+  description: Absolute path of the customized image (or Live ISO).
   returned: always
   type: str
 output_format:
   description: Format of the output image.
-  returned: always
+  returned: when the output is a disk image (not with O(output_format=iso), whose result has the Live ISO keys instead)
   type: str
   sample: qcow2
 input_format:
   description: Format detected for the input image.
   returned: always
   type: str
+  sample: qcow2
 sha256:
-  description: SHA-256 of the output image; V(null) with O(checksum=false).
-  returned: when the output exists (not in check mode when a build would happen)
+  description: SHA-256 of the output; V(null) with O(checksum=false).
+  returned: when a build ran or the output is up to date (not in check mode when a build would happen)
   type: str
 size:
-  description: Size of the output image file in bytes.
-  returned: when the output exists
+  description: Size of the output file in bytes.
+  returned: when a build ran or the output is up to date
   type: int
 digest:
   description: Digest of all inputs (image, config, referenced files, options, collection version).
@@ -135,10 +145,53 @@ log:
   description: Path of the build log, kept when O(build_dir) is set.
   returned: when a build ran with O(build_dir)
   type: str
+volume_label:
+  description: The ISO's volume label.
+  returned: with O(output_format=iso), when a build ran or the ISO is up to date
+  type: str
+  sample: LIVE_1A2B3C4D5E
+kernel_cmdline:
+  description: The kernel command line of the ISO's default boot entry.
+  returned: with O(output_format=iso), when a build ran or the ISO is up to date
+  type: str
+  sample: root=live:CDLABEL=LIVE_1A2B3C4D5E rd.live.image rd.live.dir=liveos rd.live.squashimg=rootfs.img rd.live.overlay.overlayfs
+boot_modes:
+  description: Firmware the ISO boots on.
+  returned: with O(output_format=iso), when a build ran or the ISO is up to date
+  type: list
+  elements: str
+  sample: [bios, uefi]
+secure_boot:
+  description: Whether the UEFI path is the image's signed shim chain (boots with Secure Boot on).
+  returned: with O(output_format=iso), when a build ran or the ISO is up to date
+  type: bool
+build_path:
+  description:
+    - C(full) (from a disk image), C(remaster) (Live ISO in, only media changes; the fast path), or
+      C(rebuild-from-iso) (Live ISO in, root filesystem changes).
+  returned: with O(output_format=iso), when a build ran or the ISO is up to date
+  type: str
+  sample: full
+copy_method:
+  description:
+    - How the fast path (RV(build_path=remaster)) copied the input ISO. C(reflink) or C(copy).
+    - V(null) for the other build paths.
+  returned: with O(output_format=iso), when a build ran or the ISO is up to date
+  type: str
+build_seconds:
+  description: Seconds the build of this ISO took (for an up-to-date ISO, those of the build that made it).
+  returned: with O(output_format=iso), when a build ran or the ISO is up to date
+  type: float
 msg:
-  description: What happened, in one line.
+  description: What happened, in one line; on failure, the cause and what to do.
   returned: always
   type: str
+error:
+  description: The kind of error, when the module failed on its input or the host (C(ConfigError), C(ImageError),
+    C(HostError), C(CommandError), C(StepError), C(ScriptError), C(BuildInterrupted)).
+  returned: on failure
+  type: str
+  sample: ConfigError
 '''
 
 from ansible.module_utils.basic import AnsibleModule

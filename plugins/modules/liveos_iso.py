@@ -27,9 +27,18 @@ description:
   - See C(docs/liveos-iso.md) in the collection.
 author:
   - liveiso.customizer contributors (@liveiso)
+requirements:
+  - Root on the managed host (C(become)), with loop devices and the squashfs and overlay filesystems.
+  - Python 3 with PyYAML on the managed host (tested with Python 3.11, Debian 12).
+  - "Host tools: C(qemu-img) (qemu-utils), C(sfdisk) (fdisk), C(losetup), C(blkid), C(mount), C(umount)
+    (util-linux, mount), C(chroot) (coreutils), C(mksquashfs) (squashfs-tools), C(xorriso), C(grub-mkimage)
+    with the BIOS and UEFI platform files (grub-pc-bin, grub-efi-amd64-bin), C(mkfs.vfat) (dosfstools),
+    C(mcopy), C(mmd) and C(mdir) (mtools). The collection's C(bindep.txt) lists the packages."
+  - C(dracut) and C(dracut-live) in the image (a disk image input; a Live ISO input already has its initrd).
 extends_documentation_fragment:
   - liveiso.customizer.build
   - liveiso.customizer.build.ATTRIBUTES
+  - ansible.builtin.action_common_attributes
   - liveiso.customizer.live_iso
 options:
   image:
@@ -98,57 +107,62 @@ output:
   description: Absolute path of the ISO.
   returned: always
   type: str
+input_format:
+  description: Format detected for the input (V(iso) for a Live ISO).
+  returned: always
+  type: str
+  sample: qcow2
 sha256:
   description: SHA-256 of the ISO; V(null) with O(checksum=false).
-  returned: when the ISO exists
+  returned: when a build ran or the ISO is up to date (not in check mode when a build would happen)
   type: str
 size:
   description: Size of the ISO in bytes.
-  returned: when the ISO exists
+  returned: when a build ran or the ISO is up to date
   type: int
 volume_label:
   description: The ISO's volume label.
-  returned: when the ISO exists
+  returned: when a build ran or the ISO is up to date
   type: str
+  sample: LIVE_1A2B3C4D5E
 kernel_cmdline:
   description: The kernel command line of the ISO's default boot entry.
-  returned: when the ISO exists
+  returned: when a build ran or the ISO is up to date
   type: str
   sample: root=live:CDLABEL=LIVE_1A2B3C4D5E rd.live.image rd.live.dir=liveos rd.live.squashimg=rootfs.img rd.live.overlay.overlayfs ds=nocloud
 boot_modes:
   description: Firmware the ISO boots on.
-  returned: when the ISO exists
+  returned: when a build ran or the ISO is up to date
   type: list
   elements: str
+  sample: [bios, uefi]
 secure_boot:
   description: Whether the UEFI path is the image's signed shim chain (boots with Secure Boot on).
-  returned: when the ISO exists
+  returned: when a build ran or the ISO is up to date
   type: bool
 build_path:
   description: C(full) (from a disk image), C(remaster) (ISO in, only media changes), or C(rebuild-from-iso).
   returned: when a build ran or the ISO is up to date
   type: str
+  sample: remaster
 copy_method:
   description:
     - How the fast path (RV(build_path=remaster)) copied the input ISO; the new session is appended to the
       copy. C(reflink) shares the input's blocks (xfs, btrfs; no data moves), C(copy) is an in-kernel copy.
     - V(null) for the other build paths.
-  returned: when the ISO exists
+  returned: when a build ran or the ISO is up to date
   type: str
+  sample: reflink
 build_seconds:
   description: Seconds the build of this ISO took (for an up-to-date ISO, those of the build that made it).
-  returned: when the ISO exists
+  returned: when a build ran or the ISO is up to date
   type: float
-input_format:
-  description: Format detected for the input.
-  returned: always
-  type: str
 digest:
   description: Digest of all inputs.
   returned: always
   type: str
 steps:
-  description: The steps that ran, in order, with their duration in seconds.
+  description: The steps that ran, in order, with their duration in seconds. In check mode, the steps that would run.
   returned: always
   type: list
   elements: dict
@@ -162,9 +176,15 @@ log:
   returned: when a build ran with O(build_dir)
   type: str
 msg:
-  description: What happened, in one line.
+  description: What happened, in one line; on failure, the cause and what to do.
   returned: always
   type: str
+error:
+  description: The kind of error, when the module failed on its input or the host (C(ConfigError), C(ImageError),
+    C(HostError), C(CommandError), C(StepError), C(BuildInterrupted)).
+  returned: on failure
+  type: str
+  sample: ImageError
 '''
 
 from ansible.module_utils.basic import AnsibleModule
