@@ -17,6 +17,21 @@ if COLLECTIONS not in sys.path:
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS)
 
 
+# The markers of pytest.ini, registered here too: `ansible-test units` runs pytest with its own ini file
+# (and --strict-markers), so pytest.ini's markers are not read there.
+MARKERS = {
+    "root": "needs root (loop devices, mounts, chroot); skipped with a reason for non-root developers",
+    "qemu": "boots an image under qemu-system-x86_64 (TCG); needs root and qemu",
+}
+
+
+def pytest_configure(config):
+    known = {line.split(":")[0].strip() for line in config.getini("markers")}
+    for name, text in MARKERS.items():
+        if name not in known:
+            config.addinivalue_line("markers", "%s: %s" % (name, text))
+
+
 def pytest_collection_modifyitems(config, items):
     if os.geteuid() == 0:
         return
