@@ -258,4 +258,3 @@ def test_doc_runs_cover_all_modules():
     found = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "plugins", "modules"))
                    if f.endswith(".py") and not f.startswith("_"))
     assert found == sorted(MODULES), "a new module needs its runs here: %s" % sorted(set(found) - set(MODULES))
-
