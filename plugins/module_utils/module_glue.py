@@ -14,8 +14,8 @@ __metaclass__ = type
 
 import traceback
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CustomizerError
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import _SECRETS, redact
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CustomizerError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import _SECRETS, redact
 
 
 # Options of every image-building module (doc fragment build).
@@ -38,7 +38,7 @@ LIVE_ISO_OPTIONS = dict(
 
 
 def _live_request(module, config):
-    from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import LiveIsoRequest
+    from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import LiveIsoRequest
     params = module.params
     return LiveIsoRequest(
         image=params['image'],
@@ -58,10 +58,10 @@ def _live_request(module, config):
 
 
 def _image_customize(module):
-    from ansible_collections.liveiso.customizer.plugins.module_utils.config import load_config
-    from ansible_collections.liveiso.customizer.plugins.module_utils.customize import (
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import load_config
+    from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.disk import (
         CustomizeRequest, customize_image, resolve_output_format)
-    from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import build_live_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import build_live_iso
     params = module.params
     config = load_config(params['config'], params['config_file'], params['config_dir'])
     module.no_log_values.update(_SECRETS)
@@ -80,15 +80,15 @@ def _image_customize(module):
 
 
 def _liveos_iso(module):
-    from ansible_collections.liveiso.customizer.plugins.module_utils.config import load_config
-    from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import build_live_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import load_config
+    from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import build_live_iso
     iso = dict((key, value) for key, value in (module.params['iso'] or {}).items() if value is not None)
     config = load_config({'iso': iso}, config_dir=module.params['config_dir'])
     return build_live_iso(_live_request(module, config))
 
 
 def _cloudinit_seed(module):
-    from ansible_collections.liveiso.customizer.plugins.module_utils import cloudinit_seed as seed
+    from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit import seed
     params = module.params
     try:
         files = seed.render_seed(params['meta_data'], params['user_data'], params['network_config'],
@@ -98,7 +98,7 @@ def _cloudinit_seed(module):
     notes = ["offline checks passed: %s" % ", ".join(sorted(files))]
     medium = params['live_medium_path']
     if params['validate_with_image']:
-        from ansible_collections.liveiso.customizer.plugins.module_utils.seed_schema import validate_in_image
+        from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.schema import validate_in_image
         facts = validate_in_image(params['validate_with_image'], files)
         notes += facts['notes']
         medium = medium or facts['live_medium']

@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader
-from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import Chroot
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import HostError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import HostError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env
 
 BOOT_ID = "0123456789abcdef"
 NOCLOUD = "ds=nocloud;s=file:///x/"
@@ -58,7 +58,7 @@ def test_grub_cfg_entries():
 
 
 def test_grub_cfg_args_parse_back():
-    from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import grub_cfg_args
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import grub_cfg_args
     args = ["root=live:CDLABEL=A", NOCLOUD, "it's", "x$y"]
     assert grub_cfg_args(boot_loader.grub_cfg(args)) == args
 

@@ -8,12 +8,13 @@ import stat
 import pytest
 import yaml
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import chroot as chroot_mod
-from ansible_collections.liveiso.customizer.plugins.module_utils import cloudinit_seed as seed
-from ansible_collections.liveiso.customizer.plugins.module_utils import config as config_mod
-from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue, runner
-from ansible_collections.liveiso.customizer.plugins.module_utils.cloudinit_seed import SeedError, render_seed
-from ansible_collections.liveiso.customizer.plugins.module_utils.seed_schema import LINE_RE, live_medium
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import chroot as chroot_mod
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit import seed
+from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as config_mod
+from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import runner
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import SeedError, render_seed
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.schema import LINE_RE, live_medium
 
 IID_RE = re.compile(r"^iid-[0-9a-f]{16}$")
 HINT = ". Start it with #cloud-config, a #! script line, or give MIME multipart."

@@ -5,12 +5,12 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import config as cfg
-from ansible_collections.liveiso.customizer.plugins.module_utils import runner
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as cfg
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import runner
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import (
     Config, DirSpec, FileSpec, Group, IsoConfig, KernelModule, OSConfig, Packages, Password, Script,
     ScriptsConfig, User, load_config, parse_config)
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 
 HEADER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKEYFILE0000000000000000000000000000000 admin@file"
 INLINE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIINLINE000000000000000000000000000000 admin@inline"

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import digest
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import parse_config
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import hashing as digest
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import parse_config
 
 OPTS = {"output_format": "qcow2"}
 INPUT = "a" * 64

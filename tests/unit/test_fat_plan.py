@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.fat import _image_spec, plan_writeback, snapshot
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.fat import _image_spec, plan_writeback, snapshot
 
 D = ("dir", 0, 0)
 

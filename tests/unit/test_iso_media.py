@@ -8,9 +8,10 @@ import subprocess
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, iso_media
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env
 
 BASE = ["xorriso", "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-volid", "LIVE_X",
         "-joliet", "-joliet-long", "-rational-rock", "-graft-points"]
@@ -423,7 +424,7 @@ def test_grown_file_is_what_xorriso_grows_in_place(hybrid_isos, tmp_path, monkey
     xorriso growing the clone in place) gives byte for byte the ISO ``xorriso -dev`` makes when it grows a copy
     in place, twice in a row (a grown ISO grown again), and its sha256 is that of the file it wrote."""
     import hashlib
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
 
     def stand_in(source, dest):  # a filesystem with reflinks, as far as grow() can tell: a full copy
         shutil.copyfile(source, dest)
@@ -478,7 +479,7 @@ def test_next_writable_block_not_an_iso(tmp_path):
 def test_grow_failure_stops_the_copy_and_raises(hybrid_isos, tmp_path):
     """xorriso failing (a mapping whose source is missing) ends the copy thread and raises the error."""
     import threading
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
     with pytest.raises(CommandError):
         grown_iso.grow(hybrid_isos["both"], str(tmp_path / "out.iso"), str(tmp_path / "session"), "X",
                        [(str(tmp_path / "missing"), "/missing")], writer="xorriso")
@@ -530,7 +531,7 @@ def test_session_written_here_reads_as_xorrisos(hybrid_isos, tmp_path, name):
     bytes) as in the ISO xorriso grows from the same input and changes, twice in a row; El Torito, System Area
     and the GPT's EFI partition are the input's; sha256 is the output file's; the input is unchanged."""
     import hashlib
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
     host = make_tree(tmp_path / "host", SITE)
     source = hybrid_isos[name]
     with open(source, "rb") as handle:
@@ -577,7 +578,7 @@ def test_session_written_here_reads_as_xorrisos(hybrid_isos, tmp_path, name):
 
 
 def test_session_written_here_is_reproducible(hybrid_isos, tmp_path):
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
     host = make_tree(tmp_path / "host", SITE)
     outputs = []
     for index in range(2):
@@ -600,7 +601,8 @@ def _no_joliet_iso(tmp_path):
 @pytest.mark.parametrize("case", ["onto-a-directory", "names-collide", "no-joliet", "file-as-directory"])
 def test_session_shapes_left_to_xorriso(hybrid_isos, tmp_path, case):
     """What iso_session does not write (it says why) xorriso does: the output is still right."""
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso, iso_session
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
     host = make_tree(tmp_path / "host", {"f": "content\n"})
     f = os.path.join(host, "f")
     source, mappings, why = {
@@ -644,7 +646,7 @@ def test_session_reader_refuses_damaged_trees(hybrid_isos, tmp_path, damage, why
     """A hostile or damaged ISO makes the reader give up with a reason (xorriso then decides), never loop,
     read past the file or allocate what a record claims."""
     import struct
-    from ansible_collections.liveiso.customizer.plugins.module_utils import iso_session
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
     iso = str(tmp_path / "damaged.iso")
     shutil.copyfile(hybrid_isos["both"], iso)
     with open(iso, "r+b") as handle:
@@ -674,7 +676,7 @@ def test_session_reader_refuses_damaged_trees(hybrid_isos, tmp_path, damage, why
     ("x" * 40 + ".conf", False, b"X" * 26 + b".CONF;1"),
 ])
 def test_iso_identifier(name, is_dir, ident):
-    from ansible_collections.liveiso.customizer.plugins.module_utils import iso_session
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
     assert iso_session.iso_identifier(name, is_dir) == ident
 
 
@@ -682,7 +684,7 @@ def test_iso_identifier(name, is_dir, ident):
 def test_session_file_copied_across_filesystems(tmp_path, monkeypatch, error):
     """A media file on another filesystem than the output (copy_file_range: EXDEV) is read and written here."""
     import errno
-    from ansible_collections.liveiso.customizer.plugins.module_utils import file_copy
+    from ansible_collections.liveiso.customizer.plugins.module_utils._core import files as file_copy
     source = tmp_path / "src"
     source.write_bytes(os.urandom(3 << 20) + b"tail")
     if error:
@@ -703,7 +705,7 @@ def test_session_file_copied_across_filesystems(tmp_path, monkeypatch, error):
 def test_session_written_here_on_an_iso_xorriso_grew(hybrid_isos, tmp_path):
     """An ISO remastered by xorriso earlier (older outputs, other shapes) is grown here like any other: the
     trees strict readers see match xorriso's own second generation."""
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
     host = make_tree(tmp_path / "host", SITE)
     first = str(tmp_path / "first.iso")
     grown_iso.grow(hybrid_isos["both"], first, str(tmp_path / "s0"), "ONE", _site_mappings(host)[:2],
@@ -721,7 +723,7 @@ def test_session_written_here_on_an_iso_xorriso_grew(hybrid_isos, tmp_path):
 
 def test_session_dates_out_of_range_are_left_to_xorriso(hybrid_isos, tmp_path):
     """A media file dated after 2155 (a directory record holds years 1900-2155): not written here."""
-    from ansible_collections.liveiso.customizer.plugins.module_utils import iso_session
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
     host = make_tree(tmp_path / "host", {"f": "x"})
     os.utime(os.path.join(host, "f"), (7000000000, 7000000000))  # the year 2191
     with pytest.raises(iso_session.Unsupported) as info:

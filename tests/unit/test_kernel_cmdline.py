@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import chroot as chroot_mod
-from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import chroot as chroot_mod
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import (
     append_to_default_grub, append_to_grub_cfg, append_to_kernel_cmdline_file, grub_cfg_args, grub_quote,
     grub_words, missing_args, update_boot_configs)
 
@@ -217,7 +217,7 @@ def test_update_boot_configs(tmp_path):
 
 
 def test_bls_entry_options_line():
-    from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import append_to_bls_entry
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import append_to_bls_entry
     entry = "title Fedora\nlinux /vmlinuz-6.5\noptions root=UUID=x ro quiet\ninitrd /initramfs-6.5.img\n"
     out = append_to_bls_entry(entry, ["console=ttyS0", "quiet"])
     assert out == "title Fedora\nlinux /vmlinuz-6.5\noptions root=UUID=x ro quiet console=ttyS0\ninitrd /initramfs-6.5.img\n"

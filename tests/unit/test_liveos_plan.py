@@ -6,14 +6,14 @@ import json
 import pytest
 
 from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import FileSpec, parse_config
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError
-from ansible_collections.liveiso.customizer.plugins.module_utils.iso_media import LABEL_RE
-from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import FileSpec, parse_config
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso.xorriso import LABEL_RE
+from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import (
     BOOT_MODES, SECURE_BOOT, LiveIsoRequest, LivePlan, image_args_for_live, live_args, merge_files,
     validate_request)
-from ansible_collections.liveiso.customizer.plugins.module_utils.squashfs import COMPRESSORS
-from ansible_collections.liveiso.customizer.plugins.module_utils.version import COLLECTION_VERSION
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import COMPRESSORS
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
 
 DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 OTHER_DIGEST = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"

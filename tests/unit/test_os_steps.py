@@ -12,13 +12,13 @@ import uuid
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import os_steps
-from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import Chroot
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import parse_config
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import steps as os_steps
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import parse_config
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
     CommandError, ConfigError, ScriptError, StepError)
-from ansible_collections.liveiso.customizer.plugins.module_utils.os_steps import StepContext, planned_steps
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import Result
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import StepContext, planned_steps
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Result
 
 REFERENCE_ORDER = [
     "install-packages",

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import find_partition, parse_fstab
-from ansible_collections.liveiso.customizer.plugins.module_utils.partitions import Partition, parse_sfdisk_json
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import find_partition, parse_fstab
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.partitions import Partition, parse_sfdisk_json
 
 GPT = {
     "partitiontable": {

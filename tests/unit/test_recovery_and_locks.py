@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import build, recovery
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, HostError
+from ansible_collections.liveiso.customizer.plugins.module_utils._build import build
+from ansible_collections.liveiso.customizer.plugins.module_utils._build import workdir as recovery
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 
 
 def dead_pid():
@@ -149,7 +150,7 @@ def test_out_of_space_detection():
 
 
 def test_work_directory_marks_records_and_cleans(tmp_path):
-    from ansible_collections.liveiso.customizer.plugins.module_utils import mounts
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image import mounts
     dead = stale_workdir(tmp_path, dead_pid())
     with recovery.work_directory(str(tmp_path), "/out/x.iso") as (workdir, released):
         assert os.path.basename(workdir).startswith(recovery.WORKDIR_PREFIX)

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import runner
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, HostError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import runner
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 
 
 def test_run_success_captures_output():
@@ -179,7 +179,7 @@ def test_run_logs_redacted(caplog):
 
 
 def test_is_mounted(tmp_path):
-    from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import is_mounted
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import is_mounted
     assert is_mounted("/proc") is True
     assert is_mounted(str(tmp_path)) is False
 

@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 
 DRACUT_MODULE_DIRS = ("/usr/lib/dracut/modules.d", "/lib/dracut/modules.d")
 LIVE_MODULE = "dmsquash-live"

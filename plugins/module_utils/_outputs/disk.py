@@ -15,21 +15,21 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import iso_media
-from ansible_collections.liveiso.customizer.plugins.module_utils.build import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import (
     Build, allocated_bytes, check_output_path, ensure_space, output_lock)
-from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import (
     chroot_environment, host_dns, services_held)
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config
-from ansible_collections.liveiso.customizer.plugins.module_utils.digest import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import (
     build_digest, input_checksum, output_is_current, read_stamp, stamp_checksum, write_stamp)
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import (
     OUTPUT_FORMATS, export_image, format_from_extension, inspect_image, make_raw_work_copy)
-from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import mounted_image
-from ansible_collections.liveiso.customizer.plugins.module_utils.os_steps import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import (
     FINALIZE_STEPS, OS_STEPS, StepContext, planned_steps)
-from ansible_collections.liveiso.customizer.plugins.module_utils.version import COLLECTION_VERSION
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
 
 TOOLS = ("qemu-img", "sfdisk", "blkid", "losetup", "mount", "umount", "chroot", "mcopy", "mdir")
 

@@ -17,11 +17,11 @@ import shutil
 import stat
 import tempfile
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
     CommandError, ConfigError, ScriptError, StepError)
-from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import update_boot_configs
-from ansible_collections.liveiso.customizer.plugins.module_utils.package_managers import detect
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import tail
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import update_boot_configs
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.package_managers import detect
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import tail
 
 MODULES_LOAD_FILE = "/etc/modules-load.d/modules-load.conf"
 MODULES_DISABLED_FILE = "/etc/modprobe.d/modules-disabled.conf"

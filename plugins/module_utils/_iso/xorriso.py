@@ -16,9 +16,9 @@ import os
 import re
 import struct
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import is_iso9660
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env, run
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import is_iso9660
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env, run
 
 SAVED_CONFIG = "/liveiso/config.json"
 ROOTFS = "/liveos/rootfs.img"

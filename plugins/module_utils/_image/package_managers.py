@@ -10,7 +10,7 @@ the same code path and unit-tested for their argv only.
 
 from __future__ import annotations
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 
 
 class PackageManager(object):

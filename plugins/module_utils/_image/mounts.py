@@ -20,9 +20,9 @@ import re
 import signal
 import time
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
     BuildInterrupted, CommandError, HostError)
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG, run
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import LOG, run
 
 
 @contextlib.contextmanager

@@ -15,14 +15,14 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CustomizerError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.fat import extract, fat_as_directory
-from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CustomizerError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.fat import extract, fat_as_directory
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import (
     kernel_filesystems, loop_device, mounted)
-from ansible_collections.liveiso.customizer.plugins.module_utils.partitions import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.partitions import (
     LINUX_FILESYSTEMS, read_partitions)
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG
-from ansible_collections.liveiso.customizer.plugins.module_utils.safe_path import resolve_in_root
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import LOG
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import resolve_in_root
 
 SKIP_FSTYPES = {"swap", "proc", "sysfs", "tmpfs", "devpts", "nfs", "nfs4", "cifs", "none", "overlay", "bind",
                 "efivarfs", "debugfs", "securityfs", "cgroup", "cgroup2"}

@@ -21,9 +21,9 @@ import shutil
 import socket
 import tempfile
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import (
     detach_loop, is_mounted, loops_backed_by, mounts_under, read_ledger, set_ledger, unmount)
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG, run
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import LOG, run
 
 WORKDIR_PREFIX = ".liveiso-build-"
 MARKER = ".liveiso-build"

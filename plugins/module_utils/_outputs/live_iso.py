@@ -26,25 +26,27 @@ import shutil
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, grown_iso, iso_media
-from ansible_collections.liveiso.customizer.plugins.module_utils.build import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import (
     Build, allocated_bytes, check_output_path, ensure_space, output_lock)
-from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import chroot_environment
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import Config
-from ansible_collections.liveiso.customizer.plugins.module_utils.digest import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import (
     build_digest, input_checksum, output_is_current, read_stamp, sha256_file, stamp_checksum, write_stamp)
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import (
     inspect_image, make_raw_work_copy)
-from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import mounted_image, mounted_squashfs
-from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image, mounted_squashfs
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import (
     grub_cfg_args, missing_args)
-from ansible_collections.liveiso.customizer.plugins.module_utils.live_initrd import build_initrd
-from ansible_collections.liveiso.customizer.plugins.module_utils.customize import run_steps
-from ansible_collections.liveiso.customizer.plugins.module_utils.os_steps import planned_steps
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG
-from ansible_collections.liveiso.customizer.plugins.module_utils.squashfs import COMPRESSORS, LEVELS, make_squashfs
-from ansible_collections.liveiso.customizer.plugins.module_utils.version import COLLECTION_VERSION
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import build_initrd
+from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.disk import run_steps
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import planned_steps
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import LOG
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import COMPRESSORS, LEVELS, make_squashfs
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
 
 TOOLS = ("qemu-img", "sfdisk", "blkid", "losetup", "mount", "umount", "chroot", "mksquashfs", "xorriso",
          "grub-mkimage", "mkfs.vfat", "mcopy", "mmd", "mdir")

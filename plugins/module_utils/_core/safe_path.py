@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import posixpath
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, ImageError
 
 MAX_SYMLINKS = 40
 

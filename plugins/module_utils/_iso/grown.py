@@ -29,9 +29,10 @@ import hashlib
 import os
 import threading
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import iso_media, iso_session
-from ansible_collections.liveiso.customizer.plugins.module_utils.digest import hash_range
-from ansible_collections.liveiso.customizer.plugins.module_utils.file_copy import clone_or_copy, copy_range, reflink
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import hash_range
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import clone_or_copy, copy_range, reflink
 
 
 class _Copier(threading.Thread):

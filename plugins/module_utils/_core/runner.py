@@ -20,7 +20,7 @@ import signal
 import subprocess
 import time
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, HostError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 
 LOG = logging.getLogger("liveiso.customizer")
 

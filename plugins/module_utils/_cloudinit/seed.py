@@ -17,8 +17,8 @@ import os
 import re
 import tempfile
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import register_secret
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import register_secret
 
 try:
     import yaml

@@ -25,9 +25,9 @@ except ImportError:  # load_yaml() says which package to install
     yaml = None
     YAMLError = ValueError
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import register_secret
-from ansible_collections.liveiso.customizer.plugins.module_utils.safe_path import image_path
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import register_secret
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import image_path
 
 ROOT = "config"
 # Keys of the reference format this collection does not implement (yet): a clear

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env, run
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env, run
 
 COMPRESSORS = ("zstd", "xz", "gzip", "lz4")
 LEVELS = {"zstd": (1, 22), "xz": None, "gzip": (1, 9), "lz4": None}

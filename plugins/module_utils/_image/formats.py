@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import os
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import require_tools, run
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import require_tools, run
 
 # Our output_format names -> (qemu-img format, extra -o options)
 OUTPUT_FORMATS = {

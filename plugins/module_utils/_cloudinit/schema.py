@@ -14,15 +14,15 @@ import contextlib
 import os
 import re
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import iso_media
-from ansible_collections.liveiso.customizer.plugins.module_utils.build import require_root
-from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import chroot_environment
-from ansible_collections.liveiso.customizer.plugins.module_utils.cloudinit_seed import MEDIUM_PATHS, SeedError
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.image_formats import inspect_image, make_raw_work_copy
-from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import mounted_image, mounted_squashfs
-from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import signals_raise
-from ansible_collections.liveiso.customizer.plugins.module_utils.recovery import work_directory
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import require_root
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import MEDIUM_PATHS, SeedError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import inspect_image, make_raw_work_copy
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image, mounted_squashfs
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import signals_raise
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.workdir import work_directory
 
 WORK = "/run/liveiso-seed"
 LINE_RE = re.compile(r"(?:line |:)(\d+)")

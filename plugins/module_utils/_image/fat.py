@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env, run
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env, run
 
 MTOOLS_ENV = {"MTOOLS_SKIP_CHECK": "1", "MTOOLS_NO_VFAT": "0"}
 

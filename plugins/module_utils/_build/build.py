@@ -22,12 +22,12 @@ import tempfile
 import threading
 import time
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.digest import sha256_file
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, HostError
-from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import signals_held, signals_raise
-from ansible_collections.liveiso.customizer.plugins.module_utils.recovery import (
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import sha256_file
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import signals_held, signals_raise
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.workdir import (
     release_stale, temp_prefix, work_directory)
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import LOG, require_tools
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import LOG, require_tools
 
 
 def require_root():

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import run
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import run
 
 ESP_TYPES = {"c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "ef"}
 LINUX_FILESYSTEMS = ("ext4", "ext3", "ext2", "xfs", "btrfs")
