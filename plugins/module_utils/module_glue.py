@@ -10,13 +10,13 @@ so Ansible masks them too.
 """
 
 from __future__ import absolute_import, division, print_function
+
 __metaclass__ = type
 
 import traceback
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CustomizerError
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import _SECRETS, redact
-
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import _SECRETS, redact
 
 # Options of every image-building module (doc fragment build).
 BUILD_OPTIONS = dict(
@@ -60,7 +60,10 @@ def _live_request(module, config):
 def _image_customize(module):
     from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import load_config
     from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.disk import (
-        CustomizeRequest, customize_image, resolve_output_format)
+        CustomizeRequest,
+        customize_image,
+        resolve_output_format,
+    )
     from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import build_live_iso
     params = module.params
     config = load_config(params['config'], params['config_file'], params['config_dir'])

@@ -12,7 +12,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._image import c
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit import seed
 from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as config_mod
 from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
-from ansible_collections.liveiso.customizer.plugins.module_utils._core import runner
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import SeedError, render_seed
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.schema import LINE_RE, live_medium
 
@@ -43,11 +43,11 @@ NET_V2 = {"version": 2, "ethernets": {"uplink": {"match": {"macaddress": "52:54:
 @pytest.fixture(autouse=True)
 def isolated_secrets():
     """Each test sees only the secrets it registers; the global set is restored afterwards."""
-    saved = set(runner._SECRETS)
-    runner._SECRETS.clear()
-    yield runner._SECRETS
-    runner._SECRETS.clear()
-    runner._SECRETS.update(saved)
+    saved = set(secrets._SECRETS)
+    secrets._SECRETS.clear()
+    yield secrets._SECRETS
+    secrets._SECRETS.clear()
+    secrets._SECRETS.update(saved)
 
 
 def meta_of(files):
@@ -331,17 +331,17 @@ SECRET_USER_DATA = {
 
 def assert_secrets_masked():
     for secret in (HASH1, HASH2, PLAIN, CHPASSWD_PW, PRIVATE_KEY):
-        assert runner.redact("before %s after" % secret) == "before ******** after"
-    assert runner.redact("chpasswd opsadmin:" + CHPASSWD_PW) == "chpasswd opsadmin:********"
+        assert secrets.redact("before %s after" % secret) == "before ******** after"
+    assert secrets.redact("chpasswd opsadmin:" + CHPASSWD_PW) == "chpasswd opsadmin:********"
     ordinary = "users opsadmin deployer kiosk groups wheel,adm deployers host edge-host"
-    assert runner.redact(ordinary) == ordinary
+    assert secrets.redact(ordinary) == ordinary
 
 
 def test_secrets_in_user_data_dict_are_registered():
-    assert runner.redact(HASH1) == HASH1  # nothing registered yet
+    assert secrets.redact(HASH1) == HASH1  # nothing registered yet
     files = render_seed(user_data=SECRET_USER_DATA)
     assert_secrets_masked()
-    masked = runner.redact(files["user-data"])
+    masked = secrets.redact(files["user-data"])
     for secret in (HASH1, HASH2, PLAIN, CHPASSWD_PW):
         assert secret not in masked
     assert "opsadmin" in masked and "wheel,adm" in masked
@@ -355,8 +355,8 @@ def test_secrets_in_cloud_config_string_are_registered():
 
 def test_secrets_in_vendor_data_are_registered():
     render_seed(vendor_data={"users": [{"name": "vendoruser", "passwd": HASH1}]})
-    assert runner.redact(HASH1) == "********"
-    assert runner.redact("vendoruser") == "vendoruser"
+    assert secrets.redact(HASH1) == "********"
+    assert secrets.redact("vendoruser") == "vendoruser"
 
 
 def test_script_user_data_registers_nothing(isolated_secrets):
@@ -366,13 +366,13 @@ def test_script_user_data_registers_nothing(isolated_secrets):
 
 def test_chpasswd_users_form_masks_only_the_password():
     render_seed(user_data={"chpasswd": {"users": [{"name": "alice", "password": CHPASSWD_PW, "type": "text"}]}})
-    assert runner.redact(CHPASSWD_PW) == "********"
-    assert runner.redact("user alice, type text") == "user alice, type text"
+    assert secrets.redact(CHPASSWD_PW) == "********"
+    assert secrets.redact("user alice, type text") == "user alice, type text"
 
 
 def test_crlf_cloud_config_secrets_are_registered():
     render_seed(user_data="#cloud-config\r\npassword: Crlf-Secret-77\r\n")
-    assert runner.redact("Crlf-Secret-77") == "********"
+    assert secrets.redact("Crlf-Secret-77") == "********"
 
 
 # ---------------------------------------------------------------- write_seed
@@ -641,7 +641,7 @@ def test_secrets_found_in_unparsable_text():
             "ssh_keys:\n  rsa_private: |\n    -----BEGIN RSA PRIVATE KEY-----\n    PemBodyLineOne\n"
             "    -----END RSA PRIVATE KEY-----\nusers: [\n")
     seed.render_user_data(text)
-    masked = runner.redact(text)
+    masked = secrets.redact(text)
     for secret in ("$6$salt$HashedValueNumberOne0123456789", "abcdTOKENvalue", "PemBodyLineOne"):
         assert secret not in masked, masked
     assert "users: [" in masked and "#cloud-config" in masked  # the rest stays readable

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as cfg
-from ansible_collections.liveiso.customizer.plugins.module_utils._core import runner
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import (
     Config, DirSpec, FileSpec, Group, IsoConfig, KernelModule, OSConfig, Packages, Password, Script,
     ScriptsConfig, User, load_config, parse_config)
@@ -559,13 +559,13 @@ def test_load_config_yaml_list_is_rejected(tmp_path):
 
 def test_password_value_is_registered_as_secret():
     secret = "Zq-plain-secret-7781"
-    assert runner.redact("pw=%s;" % secret) == "pw=%s;" % secret  # not yet registered
+    assert secrets.redact("pw=%s;" % secret) == "pw=%s;" % secret  # not yet registered
     load_config(config={"os": {"users": [{"name": "bob", "password": {"type": "plain-text", "value": secret}}]}})
-    assert runner.redact("pw=%s;" % secret) == "pw=********;"
+    assert secrets.redact("pw=%s;" % secret) == "pw=********;"
     hashed = "$6$abc$Zq-hashed-secret-0042"
     load_config(config={"os": {"users": [{"name": "ann", "password": {"type": "hashed", "value": hashed}}]}})
-    assert secret not in runner.redact("%s %s" % (secret, hashed))
-    assert runner.redact("x %s y" % hashed) == "x ******** y"
+    assert secret not in secrets.redact("%s %s" % (secret, hashed))
+    assert secrets.redact("x %s y" % hashed) == "x ******** y"
 
 
 def test_yaml_leading_zero_permissions_not_silently_wrong(tmp_path):

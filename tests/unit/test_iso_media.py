@@ -10,6 +10,8 @@ import pytest
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import media
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import ecma119
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env
 
@@ -106,17 +108,17 @@ def test_remaster_argv_nothing_to_change():
     ("\u00c4BC", False), ("tab\tx", False),
 ])
 def test_label_re(label, valid):
-    assert bool(iso_media.LABEL_RE.match(label)) is valid
+    assert bool(media.LABEL_RE.match(label)) is valid
 
 
 def test_label_re_trailing_newline():
-    assert iso_media.LABEL_RE.match("LIVE\n") is None
+    assert media.LABEL_RE.match("LIVE\n") is None
 
 
 def test_constants():
-    assert iso_media.SAVED_CONFIG == "/liveiso/config.json"
-    assert iso_media.ROOTFS == "/liveos/rootfs.img"
-    assert iso_media.MIC_GRUB_CFG == "/boot/grub2/grub.cfg"
+    assert media.SAVED_CONFIG == "/liveiso/config.json"
+    assert media.ROOTFS == "/liveos/rootfs.img"
+    assert media.MIC_GRUB_CFG == "/boot/grub2/grub.cfg"
 
 
 # ---------------------------------------------------------------- real ISOs
@@ -218,7 +220,7 @@ def test_extract(plain_iso, tmp_path):
 @needs_xorriso
 def test_open_live_iso_not_live(plain_iso, tmp_path):
     with pytest.raises(ImageError) as info:
-        iso_media.open_live_iso(plain_iso, str(tmp_path))
+        media.open_live_iso(plain_iso, str(tmp_path))
     assert "not a Live OS ISO" in str(info.value)
     assert "/liveos/rootfs.img" in str(info.value)
 
@@ -228,14 +230,14 @@ def test_open_live_iso_empty(tmp_path):
     iso = make_iso(tmp_path, "empty", {}, label="E")
     assert iso_media.list_files(iso) == []
     with pytest.raises(ImageError) as info:
-        iso_media.open_live_iso(iso, str(tmp_path))
+        media.open_live_iso(iso, str(tmp_path))
     assert "xorriso cannot read any file" in str(info.value)
 
 
 @needs_xorriso
 def test_open_live_iso_mic(tmp_path):
     iso = make_iso(tmp_path, "mic", {"liveos/rootfs.img": b"squash", "boot/grub2/grub.cfg": "linux /x quiet\n"})
-    live = iso_media.open_live_iso(iso, str(tmp_path))
+    live = media.open_live_iso(iso, str(tmp_path))
     assert live.flavour == "mic"
     assert live.saved == {}
     assert live.path == iso
@@ -249,7 +251,7 @@ def test_open_live_iso_ours(tmp_path):
     iso = make_iso(tmp_path, "ours", {"liveos/rootfs.img": b"squash", "liveiso/config.json": json.dumps(saved)})
     work = tmp_path / "work"
     work.mkdir()
-    live = iso_media.open_live_iso(iso, str(work))
+    live = media.open_live_iso(iso, str(work))
     assert live.flavour == "liveiso"
     assert live.saved == saved
     assert "/liveiso/config.json" in live.files and "/liveos/rootfs.img" in live.files
@@ -260,7 +262,7 @@ def test_open_live_iso_ours(tmp_path):
 def test_open_live_iso_saved_config_without_rootfs(tmp_path):
     """The saved config alone decides the flavour."""
     iso = make_iso(tmp_path, "cfgonly", {"liveiso/config.json": "{}"})
-    live = iso_media.open_live_iso(iso, str(tmp_path))
+    live = media.open_live_iso(iso, str(tmp_path))
     assert (live.flavour, live.saved) == ("liveiso", {})
 
 
@@ -269,7 +271,7 @@ def test_open_live_iso_saved_config_without_rootfs(tmp_path):
 def test_open_live_iso_bad_saved_config(tmp_path, text):
     iso = make_iso(tmp_path, "bad", {"liveos/rootfs.img": b"squash", "liveiso/config.json": text})
     with pytest.raises(ImageError) as info:
-        iso_media.open_live_iso(iso, str(tmp_path))
+        media.open_live_iso(iso, str(tmp_path))
     assert "unreadable /liveiso/config.json" in str(info.value)
     assert "Rebuild it from its disk image." in str(info.value)
 
@@ -401,7 +403,7 @@ def test_grown_in_place_keeps_system_area_and_efi_partition(hybrid_isos, tmp_pat
     with open(hybrid_isos[name], "rb") as before, open(grown, "rb") as after:
         old, new = before.read(), after.read()
     assert len(new) > len(old)
-    assert new[:iso_media.SYSTEM_AREA_BYTES] == old[:iso_media.SYSTEM_AREA_BYTES]
+    assert new[:ecma119.SYSTEM_AREA_BYTES] == old[:ecma119.SYSTEM_AREA_BYTES]
     assert _has_efi_partition(grown)
     assert iso_media.volume_label(grown) == "GROWN"
     assert "/cloud-init-data/meta-data" in iso_media.list_files(grown)
@@ -464,7 +466,7 @@ def test_next_writable_block_is_xorrisos(hybrid_isos, plain_iso):
         toc = subprocess.run(["xorriso", "-indev", iso, "-toc"], check=True, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, universal_newlines=True, env=clean_env()).stdout
         nwa = int(re.search(r"Media nwa\s*:\s*(\d+)s", toc).group(1))
-        assert iso_media.next_writable_block(iso) == nwa
+        assert ecma119.next_writable_block(iso) == nwa
 
 
 def test_next_writable_block_not_an_iso(tmp_path):
@@ -472,7 +474,7 @@ def test_next_writable_block_not_an_iso(tmp_path):
     with open(path, "wb") as handle:
         handle.write(bytes(40000))
     with pytest.raises(ImageError) as info:
-        iso_media.next_writable_block(path)
+        ecma119.next_writable_block(path)
     assert "volume descriptor" in str(info.value)
 
 
@@ -560,7 +562,7 @@ def test_session_written_here_reads_as_xorrisos(hybrid_isos, tmp_path, name):
         with open(ours, "rb") as handle:
             data = handle.read()
         assert sha256 == hashlib.sha256(data).hexdigest()
-        assert data[:iso_media.SYSTEM_AREA_BYTES] == original[:iso_media.SYSTEM_AREA_BYTES]
+        assert data[:ecma119.SYSTEM_AREA_BYTES] == original[:ecma119.SYSTEM_AREA_BYTES]
         assert iso_media.volume_label(ours) == "SITE%d" % generation
         assert el_torito(ours) == el_torito(hybrid_isos[name])
         assert _has_efi_partition(ours)

@@ -8,10 +8,9 @@ import pytest
 from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import FileSpec, parse_config
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
-from ansible_collections.liveiso.customizer.plugins.module_utils._iso.xorriso import LABEL_RE
-from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import (
-    BOOT_MODES, SECURE_BOOT, LiveIsoRequest, LivePlan, image_args_for_live, live_args, merge_files,
-    validate_request)
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.media import LABEL_RE
+from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import LiveIsoRequest, validate_request
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan import BOOT_MODES, SECURE_BOOT, LivePlan, image_args_for_live, live_args, merge_files
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import COMPRESSORS
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import find_partition, parse_fstab
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.fstab import find_partition, parse_fstab
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.partitions import Partition, parse_sfdisk_json
 
 GPT = {

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import runner
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 
 
@@ -108,7 +109,7 @@ def test_timeout():
 
 def test_redact_masks_secrets_in_command_errors():
     secret = "Runner-Secret-4711"
-    runner.register_secret(secret)
+    secrets.register_secret(secret)
     with pytest.raises(CommandError) as info:
         runner.run(["sh", "-c", 'echo "login with $1 failed" >&2; exit 9', "sh", "user:" + secret])
     err = info.value
@@ -120,15 +121,15 @@ def test_redact_masks_secrets_in_command_errors():
 
 
 def test_register_secret_rules():
-    runner.register_secret("abc")     # too short to mask safely
-    runner.register_secret(None)
-    runner.register_secret(12345678)
-    assert runner.redact("abc 12345678") == "abc 12345678"
-    assert runner.redact("") == "" and runner.redact(None) is None
-    runner.register_secret("Long-Secret-Outer-0001")
-    runner.register_secret("Secret-Outer")
+    secrets.register_secret("abc")     # too short to mask safely
+    secrets.register_secret(None)
+    secrets.register_secret(12345678)
+    assert secrets.redact("abc 12345678") == "abc 12345678"
+    assert secrets.redact("") == "" and secrets.redact(None) is None
+    secrets.register_secret("Long-Secret-Outer-0001")
+    secrets.register_secret("Secret-Outer")
     # longest first: the long one is masked whole
-    assert runner.redact("x Long-Secret-Outer-0001 y") == "x ******** y"
+    assert secrets.redact("x Long-Secret-Outer-0001 y") == "x ******** y"
 
 
 def test_tail():
@@ -170,7 +171,7 @@ def test_run_missing_tool_is_host_error():
 
 def test_run_logs_redacted(caplog):
     secret = "Logged-Secret-8888"
-    runner.register_secret(secret)
+    secrets.register_secret(secret)
     caplog.set_level("DEBUG", logger="liveiso.customizer")
     runner.run(["sh", "-c", 'echo "$1"', "sh", secret])
     assert caplog.records, "run() logs the command"

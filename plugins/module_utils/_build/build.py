@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import logging
 import os
 import signal
@@ -24,56 +23,23 @@ import time
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import sha256_file
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import signals_held, signals_raise
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.signals import signals_held, signals_raise
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.workdir import (
     release_stale, temp_prefix, work_directory)
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import LOG, require_tools
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import require_tools
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import check_output_path, require_root
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.faults import _inject_fault_during
 
 
-def require_root():
-    if os.geteuid() != 0:
-        raise HostError("liveiso.customizer must run as root: it attaches loop devices, mounts filesystems "
-                        "and runs a chroot.", "Run the task with become: true.")
 
 
-def check_output_path(output):
-    directory = os.path.dirname(os.path.abspath(output)) or "."
-    if not os.path.isdir(directory):
-        raise HostError("output directory %s does not exist." % directory, "Create it first.")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise HostError("output directory %s is not writable." % directory,
-                        "Choose a writable output path or fix the directory's permissions.")
-    if os.path.isdir(output):
-        raise HostError("output %s is a directory." % output, "Give a file path for output.")
 
 
-def free_bytes(directory):
-    st = os.statvfs(directory)
-    return st.f_bavail * st.f_frsize
 
 
-def allocated_bytes(path):
-    """Bytes a file occupies on disk (a sparse image counts its data only)."""
-    return os.stat(path).st_blocks * 512
 
 
-def ensure_space(needs):
-    """``needs`` is {directory: bytes}; fail clearly before a build that cannot fit.
-
-    Directories on the same filesystem add up. The figures are estimates from the input's size: a build
-    that fits them can still run out (its ENOSPC is reported the same way by :meth:`Build.step`).
-    """
-    by_device = {}
-    for directory, needed in needs.items():
-        device = os.stat(directory).st_dev
-        dirs, total = by_device.get(device, ([], 0))
-        by_device[device] = (dirs + [directory], total + needed)
-    for dirs, needed in by_device.values():
-        free = free_bytes(dirs[0])
-        if needed > free:
-            raise HostError("not enough space in %s: this build needs about %d MiB there, %d MiB are free."
-                            % (" and ".join(sorted(set(dirs))), -(-needed // 1048576), free // 1048576),
-                            "Free space there, or point build_dir (work files) or output at a larger filesystem.")
 
 
 def _out_of_space(exc):
@@ -82,54 +48,8 @@ def _out_of_space(exc):
     return isinstance(exc, CommandError) and "no space left on device" in str(exc).lower()
 
 
-@contextlib.contextmanager
-def output_lock(output, check_mode=False):
-    """Serialise builds of the same output: a second build waits for the first, then finds it current.
-
-    The lock is ``flock`` on ``.<output name>.liveiso-lock`` beside the output: the kernel drops it when its
-    holder dies, however it dies. The holder removes the file when done; a waiter that then holds a lock on
-    the removed file starts over on the new one. Yields the seconds spent waiting. Check mode writes
-    nothing, not even this.
-    """
-    if check_mode:
-        yield 0.0
-        return
-    path = os.path.join(os.path.dirname(output), "." + os.path.basename(output) + ".liveiso-lock")
-    start = time.monotonic()
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            LOG.info("another build of %s is running: waiting for it", output)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            if os.fstat(fd).st_ino == os.stat(path).st_ino:
-                break  # locked the file that is there now
-        except FileNotFoundError:
-            pass
-        os.close(fd)
-    try:
-        yield round(time.monotonic() - start, 3)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        os.close(fd)
 
 
-def _inject_fault_during(name):
-    """Test-only fault injection: ``LIVEISO_TEST_SIGNAL_DURING_STEP=<step>[:<seconds>[:<SIGNAL>]]`` sends
-    the signal (default SIGTERM) to this process that many seconds (default 1) after the step starts, while
-    its commands run. SIGKILL leaves everything behind, as a real ``kill -9`` does."""
-    hook = os.environ.get("LIVEISO_TEST_SIGNAL_DURING_STEP", "")
-    parts = hook.split(":")
-    if not hook or parts[0] != name:
-        return
-    delay = float(parts[1]) if len(parts) > 1 and parts[1] else 1.0
-    sig = getattr(signal, parts[2]) if len(parts) > 2 else signal.SIGTERM
-    timer = threading.Timer(delay, os.kill, (os.getpid(), sig))
-    timer.daemon = True
-    timer.start()
 
 
 class Build(object):

@@ -21,9 +21,11 @@ import shutil
 import socket
 import tempfile
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import (
-    detach_loop, is_mounted, loops_backed_by, mounts_under, read_ledger, set_ledger, unmount)
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import LOG, run
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import is_mounted, mounts_under, unmount
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.loop import detach_loop, loops_backed_by
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.ledger import read_ledger, set_ledger
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import run
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 
 WORKDIR_PREFIX = ".liveiso-build-"
 MARKER = ".liveiso-build"

@@ -14,15 +14,16 @@ import contextlib
 import os
 import re
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import require_root
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import require_root
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.workdir import work_directory
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import MEDIUM_PATHS, SeedError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.signals import signals_raise
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import inspect_image, make_raw_work_copy
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image, mounted_squashfs
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import signals_raise
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.workdir import work_directory
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import media
 
 WORK = "/run/liveiso-seed"
 LINE_RE = re.compile(r"(?:line |:)(\d+)")
@@ -33,7 +34,7 @@ def image_root(image, workdir):
     """The root filesystem of a disk image or Live ISO, read-only under an overlay."""
     info = inspect_image(image)
     if info.format == "iso":
-        squash = iso_media.extract(image, iso_media.ROOTFS, os.path.join(workdir, "rootfs.img"))
+        squash = xorriso.extract(image, media.ROOTFS, os.path.join(workdir, "rootfs.img"))
         with mounted_squashfs(squash, os.path.join(workdir, "mnt")) as root:
             yield root
         return

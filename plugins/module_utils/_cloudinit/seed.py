@@ -18,7 +18,7 @@ import re
 import tempfile
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import register_secret
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import register_secret
 
 try:
     import yaml

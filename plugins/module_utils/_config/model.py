@@ -26,8 +26,8 @@ except ImportError:  # load_yaml() says which package to install
     YAMLError = ValueError
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import register_secret
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import image_path
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import register_secret
 
 ROOT = "config"
 # Keys of the reference format this collection does not implement (yet): a clear

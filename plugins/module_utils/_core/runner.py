@@ -13,7 +13,6 @@ are masked in the log and in error messages.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import shutil
 import signal
@@ -21,8 +20,8 @@ import subprocess
 import time
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
-
-LOG = logging.getLogger("liveiso.customizer")
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import redact
 
 # Host tool -> Debian package that provides it (named in "missing tool" errors).
 TOOL_PACKAGES = {
@@ -52,22 +51,10 @@ TOOL_PACKAGES = {
     "xorriso": "xorriso",
 }
 
-_SECRETS = set()
 
 
-def register_secret(value):
-    """Mask ``value`` wherever this library logs or reports text."""
-    if value and isinstance(value, str) and len(value) >= 4:
-        _SECRETS.add(value)
 
 
-def redact(text):
-    """Replace every registered secret in ``text`` with ``********``."""
-    if not text:
-        return text
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "********")
-    return text
 
 
 def clean_env(extra=None):

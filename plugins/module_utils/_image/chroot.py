@@ -17,9 +17,9 @@ import os
 import shutil
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import mounted
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env, run
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import resolve_in_root
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import mounted
 
 POLICY_RC_D = "#!/bin/sh\n# Written by liveiso.customizer during customization: start no services.\nexit 101\n"
 

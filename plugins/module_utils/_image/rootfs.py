@@ -16,69 +16,28 @@ import contextlib
 import os
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CustomizerError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.fat import extract, fat_as_directory
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import (
-    kernel_filesystems, loop_device, mounted)
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.partitions import (
-    LINUX_FILESYSTEMS, read_partitions)
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import LOG
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import resolve_in_root
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.fat import extract, fat_as_directory
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.fstab import find_partition, parse_fstab
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.loop import loop_device
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import kernel_filesystems, mounted
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.partitions import (
+    LINUX_FILESYSTEMS,
+    read_partitions,
+)
 
 SKIP_FSTYPES = {"swap", "proc", "sysfs", "tmpfs", "devpts", "nfs", "nfs4", "cifs", "none", "overlay", "bind",
                 "efivarfs", "debugfs", "securityfs", "cgroup", "cgroup2"}
 BTRFS_ROOT_SUBVOLUMES = ("@", "root", "@rootfs")
 
 
-class FstabEntry(object):
-    def __init__(self, spec, mountpoint, fstype, options):
-        self.spec = spec
-        self.mountpoint = mountpoint
-        self.fstype = fstype
-        self.options = options
-
-    def __repr__(self):
-        return "FstabEntry(%r, %r, %r)" % (self.spec, self.mountpoint, self.fstype)
 
 
-def _fstab_unescape(value):
-    return value.replace("\\040", " ").replace("\\011", "\t")
 
 
-def parse_fstab(text):
-    """Entries of an fstab, octal escapes (\\040) decoded."""
-    entries = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        options = fields[3].split(",") if len(fields) > 3 else ["defaults"]
-        entries.append(FstabEntry(_fstab_unescape(fields[0]), _fstab_unescape(fields[1]), fields[2], options))
-    return entries
 
 
-def find_partition(partitions, spec):
-    """The partition an fstab device spec names, or None."""
-    for prefix, key in (("/dev/disk/by-uuid/", "UUID="), ("/dev/disk/by-label/", "LABEL="),
-                        ("/dev/disk/by-partuuid/", "PARTUUID="), ("/dev/disk/by-partlabel/", "PARTLABEL=")):
-        if spec.startswith(prefix):
-            spec = key + spec[len(prefix):]
-    for partition in partitions:
-        if partition.matches(spec):
-            return partition
-    if spec.startswith("/dev/"):
-        digits = ""
-        for char in reversed(spec):
-            if not char.isdigit():
-                break
-            digits = char + digits
-        if digits:
-            for partition in partitions:
-                if partition.number == int(digits):
-                    return partition
-    return None
 
 
 def fat_mode():

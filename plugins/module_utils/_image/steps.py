@@ -18,10 +18,15 @@ import stat
 import tempfile
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
-    CommandError, ConfigError, ScriptError, StepError)
+    CommandError,
+    ConfigError,
+    ScriptError,
+    StepError,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import tail
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import host_dns, services_held
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import update_boot_configs
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.package_managers import detect
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import tail
 
 MODULES_LOAD_FILE = "/etc/modules-load.d/modules-load.conf"
 MODULES_DISABLED_FILE = "/etc/modprobe.d/modules-disabled.conf"
@@ -367,3 +372,19 @@ FINALIZE_STEPS = (
 def planned_steps(config):
     """Names of the steps that will run for ``config``, in order."""
     return [step.name for step in OS_STEPS + FINALIZE_STEPS if step.wanted(config)]
+
+
+def run_steps(build, chroot, config):
+    """Every wanted customization step, in order, timed: the OS steps with the host's DNS and services held,
+    then the finalize steps with the image's own resolv.conf back. Returns the steps' notes."""
+    ctx = StepContext(chroot, config)
+    with services_held(chroot), host_dns(chroot):
+        for step in OS_STEPS:
+            if step.wanted(config):
+                with build.step(step.name):
+                    step.func(ctx)
+    for step in FINALIZE_STEPS:
+        if step.wanted(config):
+            with build.step(step.name):
+                step.func(ctx)
+    return ctx.notes

@@ -29,10 +29,11 @@ import hashlib
 import os
 import threading
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
-from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import hash_range
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import clone_or_copy, copy_range, reflink
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import hash_range
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import ecma119
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
 
 
 class _Copier(threading.Thread):
@@ -93,7 +94,7 @@ def grow(source, dest, session, label, mappings, source_date_epoch=None, checksu
 def _write_session(source, dest, planned, checksum):
     """The kernel copies (or clones) the input in a thread while the output is hashed from its parts; then the
     new volume descriptors and the session go into the copy."""
-    append_at = planned.start * iso_media.BLOCK
+    append_at = planned.start * ecma119.BLOCK
     head = planned.head()
     copier = _Copier(source, dest, append_at, sync=checksum)
     copier.start()
@@ -101,7 +102,7 @@ def _write_session(source, dest, planned, checksum):
         sha256 = None
         if checksum:
             digest = hashlib.sha256(head)
-            hash_range(digest, source, iso_media.HEAD_BYTES, append_at)
+            hash_range(digest, source, ecma119.HEAD_BYTES, append_at)
             position = append_at
             for offset, piece in planned.pieces:
                 digest.update(bytes(offset - position))
@@ -131,7 +132,7 @@ def _write_session(source, dest, planned, checksum):
 def _grow_with_xorriso(source, dest, session, label, mappings, source_date_epoch, checksum):
     """Where reflinks work, xorriso grows the clone in place (``-dev``); elsewhere it writes the new session
     beside the copy."""
-    append_at = iso_media.next_writable_block(source) * iso_media.BLOCK
+    append_at = ecma119.next_writable_block(source) * ecma119.BLOCK
     # the System Area file tells xorriso to keep the input's, not to make a GPT anew
     xorriso = functools.partial(iso_media.remaster, label=label, mappings=mappings,
                                 source_date_epoch=source_date_epoch,
@@ -143,8 +144,8 @@ def _grow_with_xorriso(source, dest, session, label, mappings, source_date_epoch
         # xorriso rewrote the head and appended from the append block; in between the copy is the input,
         # whose pages are in the cache (the copy's blocks are shared, but its inode has no cached pages)
         digest = hashlib.sha256()
-        hash_range(digest, dest, 0, iso_media.HEAD_BYTES)
-        hash_range(digest, source, iso_media.HEAD_BYTES, append_at)
+        hash_range(digest, dest, 0, ecma119.HEAD_BYTES)
+        hash_range(digest, source, ecma119.HEAD_BYTES, append_at)
         hash_range(digest, dest, append_at)
         return "reflink", digest.hexdigest()
     return "copy", _grow_beside_copy(source, dest, session, append_at, xorriso, checksum)
@@ -153,18 +154,18 @@ def _grow_with_xorriso(source, dest, session, label, mappings, source_date_epoch
 def _grow_beside_copy(source, dest, session, append_at, xorriso, checksum):
     """The kernel copies the input in a thread while ``xorriso`` writes the new session to ``session`` and the
     output is hashed from its parts; then the head and the session go into the copy."""
-    grow_at = append_at // iso_media.BLOCK
+    grow_at = append_at // ecma119.BLOCK
     with open(source, "rb") as handle:
-        input_head = handle.read(iso_media.HEAD_BYTES)
+        input_head = handle.read(ecma119.HEAD_BYTES)
     copier = _Copier(source, dest, append_at)
     copier.start()
     try:
         xorriso(source, session, grow_at=grow_at)
-        head = iso_media.grown_head(input_head, session, grow_at)
+        head = ecma119.grown_head(input_head, session, grow_at)
         sha256 = None
         if checksum:
             digest = hashlib.sha256(head)
-            hash_range(digest, source, iso_media.HEAD_BYTES, append_at)
+            hash_range(digest, source, ecma119.HEAD_BYTES, append_at)
             hash_range(digest, session)
             sha256 = digest.hexdigest()
         copier.finish()

@@ -29,7 +29,7 @@ import stat
 import struct
 import time
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._iso.xorriso import BLOCK, HEAD_BYTES, append_block
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso.ecma119 import BLOCK, HEAD_BYTES, append_block
 
 _MAX_DEPTH = 64
 _MAX_ENTRIES = 100000

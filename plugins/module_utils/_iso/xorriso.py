@@ -11,19 +11,13 @@ files are read with ``xorriso -osirrox``, new ISOs are written with
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import struct
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import is_iso9660
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env, run
-
-SAVED_CONFIG = "/liveiso/config.json"
-ROOTFS = "/liveos/rootfs.img"
-MIC_GRUB_CFG = "/boot/grub2/grub.cfg"
-LABEL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")  # use .match: anchored at both ends
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import is_iso9660
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso.ecma119 import SYSTEM_AREA_BYTES
 
 
 def graft_escape(path):
@@ -63,7 +57,6 @@ def write_iso(output, label, grafts, boot_modes, bios_image=None, efi_image=None
         what="xorriso (writing the ISO)", timeout=7200)
 
 
-SYSTEM_AREA_BYTES = 32768
 
 
 def save_system_area(iso, dest):
@@ -110,60 +103,14 @@ def remaster(indev, outdev, label, mappings, removals=(), source_date_epoch=None
         what="xorriso (remastering the ISO)", timeout=7200)
 
 
-BLOCK = 2048
-HEAD_BYTES = 65536  # System Area (16 blocks) + the volume descriptor area a grown ISO rewrites (16 blocks)
-_VD_PRIMARY, _VD_SUPPLEMENTARY, _VD_TERMINATOR = 1, 2, 255
 
 
-def _descriptor(block, iso):
-    if block[1:6] != b"CD001":
-        raise ImageError("%s has no ISO 9660 volume descriptor where one belongs." % iso,
-                         "Check that the file is a complete ISO image.")
-    return block[0]
 
 
-def next_writable_block(iso):
-    """The block where xorriso appends the next session to ``iso``: the end of its newest session (the
-    volume size in the primary volume descriptor), rounded up to 32 blocks, as libisoburn does when it grows
-    an ISO image in a file."""
-    with open(iso, "rb") as handle:
-        handle.seek(16 * BLOCK)
-        pvd = handle.read(BLOCK)
-    if len(pvd) < BLOCK or _descriptor(pvd, iso) != _VD_PRIMARY:
-        raise ImageError("%s has no ISO 9660 primary volume descriptor." % iso,
-                         "Check that the file is a complete ISO image.")
-    return append_block(struct.unpack_from("<I", pvd, 80)[0])
 
 
-def append_block(volume_blocks):
-    """Where libisoburn appends a session to an ISO of ``volume_blocks``: rounded up to 32 blocks."""
-    return -(-volume_blocks // 32) * 32
 
 
-def grown_head(input_head, session, grow_at):
-    """The first 64 KiB of an ISO grown by ``session`` (written with ``grow_at``), from ``input_head`` (the
-    input's first 64 KiB): the input's System Area, the session's volume descriptors up to their terminator
-    with the volume size counted from the start of the ISO, then the input's bytes again. That is what
-    libisoburn writes to the start of an ISO it grows in place (tests compare the two byte for byte).
-    """
-    if len(input_head) != HEAD_BYTES:
-        raise ImageError("the ISO to grow is shorter than %d bytes." % HEAD_BYTES)
-    with open(session, "rb") as handle:
-        handle.seek(SYSTEM_AREA_BYTES)
-        descriptors = bytearray(handle.read(HEAD_BYTES - SYSTEM_AREA_BYTES))
-    if len(descriptors) != HEAD_BYTES - SYSTEM_AREA_BYTES:
-        raise ImageError("xorriso wrote a session of %s without its volume descriptors." % session)
-    for offset in range(0, len(descriptors), BLOCK):
-        kind = _descriptor(descriptors[offset:offset + BLOCK], session)
-        if kind in (_VD_PRIMARY, _VD_SUPPLEMENTARY):
-            blocks = grow_at + struct.unpack_from("<I", descriptors, offset + 80)[0]
-            struct.pack_into("<I", descriptors, offset + 80, blocks)
-            struct.pack_into(">I", descriptors, offset + 84, blocks)
-        elif kind == _VD_TERMINATOR:
-            end = SYSTEM_AREA_BYTES + offset + BLOCK
-            return b"".join((bytes(input_head[:SYSTEM_AREA_BYTES]), bytes(descriptors[:offset + BLOCK]),
-                             bytes(input_head[end:])))
-    raise ImageError("xorriso wrote a session of %s without a volume descriptor terminator." % session)
 
 
 def extract(iso, media_path, dest):
@@ -210,35 +157,5 @@ def volume_label(iso):
     return None
 
 
-class LiveIso(object):
-    """What an existing Live ISO is: ours (with its saved config) or the reference tool's layout."""
-
-    def __init__(self, path, flavour, saved, files):
-        self.path = path
-        self.flavour = flavour  # "liveiso" or "mic"
-        self.saved = saved or {}
-        self.files = files
 
 
-def open_live_iso(path, workdir):
-    files = list_files(path)
-    if not files:
-        raise ImageError("%s is an ISO image but xorriso cannot read any file from it." % path,
-                         "Check that the file is complete.")
-    if SAVED_CONFIG in files:
-        text = read_text(path, SAVED_CONFIG, workdir)
-        try:
-            saved = json.loads(text or "")
-            media_paths = list((saved.get("additional_files") or {}) if isinstance(saved, dict) else [])
-        except (ValueError, AttributeError):
-            raise ImageError("%s carries an unreadable %s." % (path, SAVED_CONFIG),
-                             "Rebuild it from its disk image.")
-        for media_path in media_paths:
-            if not isinstance(media_path, str) or not media_path.startswith("/") or ".." in media_path.split("/"):
-                raise ImageError("%s carries an invalid media path %r in %s." % (path, media_path, SAVED_CONFIG),
-                                 "Rebuild it from its disk image.")
-        return LiveIso(path, "liveiso", saved, files)
-    if ROOTFS in files:
-        return LiveIso(path, "mic", {}, files)
-    raise ImageError("%s is an ISO image but not a Live OS ISO: it has no %s." % (path, ROOTFS),
-                     "Give a disk image, or a Live ISO made by liveiso.customizer or the Image Customizer.")

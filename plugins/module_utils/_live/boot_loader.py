@@ -19,8 +19,8 @@ import os
 import shutil
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import HostError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import grub_quote
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env, run
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import grub_quote
 
 BIOS_DIR = "/usr/lib/grub/i386-pc"
 EFI_DIR = "/usr/lib/grub/x86_64-efi"

@@ -15,21 +15,36 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import (
-    Build, allocated_bytes, check_output_path, ensure_space, output_lock)
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import (
-    chroot_environment, host_dns, services_held)
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import Build
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import (
+    allocated_bytes,
+    check_output_path,
+    ensure_space,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.lock import output_lock
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp import (
+    build_digest,
+    input_checksum,
+    output_is_current,
+    read_stamp,
+    stamp_checksum,
+    write_stamp,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import (
-    build_digest, input_checksum, output_is_current, read_stamp, stamp_checksum, write_stamp)
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import (
-    OUTPUT_FORMATS, export_image, format_from_extension, inspect_image, make_raw_work_copy)
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import (
-    FINALIZE_STEPS, OS_STEPS, StepContext, planned_steps)
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import (
+    OUTPUT_FORMATS,
+    export_image,
+    format_from_extension,
+    inspect_image,
+    make_raw_work_copy,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import planned_steps, run_steps
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import media
 
 TOOLS = ("qemu-img", "sfdisk", "blkid", "losetup", "mount", "umount", "chroot", "mcopy", "mdir")
 
@@ -58,20 +73,6 @@ def resolve_output_format(output, output_format):
     return fmt
 
 
-def run_steps(build, chroot, config):
-    """Every wanted customization step, in order, timed: the OS steps with the host's DNS and services held,
-    then the finalize steps with the image's own resolv.conf back. Returns the steps' notes."""
-    ctx = StepContext(chroot, config)
-    with services_held(chroot), host_dns(chroot):
-        for step in OS_STEPS:
-            if step.wanted(config):
-                with build.step(step.name):
-                    step.func(ctx)
-    for step in FINALIZE_STEPS:
-        if step.wanted(config):
-            with build.step(step.name):
-                step.func(ctx)
-    return ctx.notes
 
 
 def run_customization(build, raw, config, name=None):
@@ -93,8 +94,8 @@ def customize_image(request):
     fmt = resolve_output_format(output, request.output_format)
     if fmt == "iso":
         raise ConfigError("output_format", "iso output goes through liveos.build_live_iso")
-    if info.format == "iso" and iso_media.ROOTFS not in iso_media.list_files(request.image):
-        raise ImageError("%s is an ISO image but not a Live OS ISO: it has no %s." % (request.image, iso_media.ROOTFS),
+    if info.format == "iso" and media.ROOTFS not in xorriso.list_files(request.image):
+        raise ImageError("%s is an ISO image but not a Live OS ISO: it has no %s." % (request.image, media.ROOTFS),
                          "Give a disk image (raw, qcow2, vhd, vhdx).")
     if info.format == "iso":
         raise ImageError("%s is a Live ISO; its customized form can only be an ISO." % request.image,

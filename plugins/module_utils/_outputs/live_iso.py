@@ -19,52 +19,63 @@ under an overlay, customized, and everything after that is rebuilt.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import shutil
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
-from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
-from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import (
-    Build, allocated_bytes, check_output_path, ensure_space, output_lock)
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import Build
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import (
+    allocated_bytes,
+    check_output_path,
+    ensure_space,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.lock import output_lock
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp import (
+    build_digest,
+    input_checksum,
+    output_is_current,
+    read_stamp,
+    stamp_checksum,
+    write_stamp,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import (
-    build_digest, input_checksum, output_is_current, read_stamp, sha256_file, stamp_checksum, write_stamp)
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import (
-    inspect_image, make_raw_work_copy)
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image, mounted_squashfs
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import (
-    grub_cfg_args, missing_args)
-from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import build_initrd
-from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.disk import run_steps
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import planned_steps
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import LOG
-from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import COMPRESSORS, LEVELS, make_squashfs
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import inspect_image, make_raw_work_copy
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import (
+    grub_cfg_args,
+    missing_args,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image, mounted_squashfs
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import planned_steps, run_steps
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown, xorriso
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader, media
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import build_initrd
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.media import (
+    additional_file_grafts,
+    media_metadata,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan import (
+    BOOT_MODES,
+    SECURE_BOOT,
+    LivePlan,
+    image_args_for_live,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import (
+    COMPRESSORS,
+    LEVELS,
+    make_squashfs,
+)
 
 TOOLS = ("qemu-img", "sfdisk", "blkid", "losetup", "mount", "umount", "chroot", "mksquashfs", "xorriso",
          "grub-mkimage", "mkfs.vfat", "mcopy", "mmd", "mdir")
-BOOT_MODES = ("bios", "uefi")
-SECURE_BOOT = ("auto", "required", "off")
-# Arguments of the disk image's own boot entry that make no sense on a live medium.
-DROPPED_IMAGE_ARGS = ("root=", "ro", "rw", "BOOT_IMAGE=", "initrd=", "rootflags=", "rootfstype=", "resume=",
-                      "rd.live.", "rd.luks.", "rd.lvm.", "rd.md.")
 
 
-def live_args(label):
-    return ["root=live:CDLABEL=%s" % label, "rd.live.image", "rd.live.dir=liveos", "rd.live.squashimg=rootfs.img",
-            "rd.live.overlay.overlayfs"]
 
 
-def image_args_for_live(args):
-    return [a for a in args if not any(a == d or (d.endswith("=") or d.endswith(".")) and a.startswith(d)
-                                       for d in DROPPED_IMAGE_ARGS)]
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,7 @@ class LiveIsoRequest:
 
 
 def validate_request(request):
-    if request.volume_label is not None and not iso_media.LABEL_RE.match(request.volume_label):
+    if request.volume_label is not None and not media.LABEL_RE.match(request.volume_label):
         raise ConfigError("volume_label", "%r is not a valid volume label" % request.volume_label,
                           "Use 1 to 32 characters of A-Z, a-z, 0-9, _ and -.")
     compression = request.compression or "zstd"
@@ -120,81 +131,14 @@ def validate_request(request):
         raise ConfigError("source_date_epoch", "must be a non-negative number of seconds")
 
 
-def merge_files(saved, new_specs):
-    """{media path: sha256} of the files the ISO carries: earlier ones, then new ones replacing same paths."""
-    merged = dict(saved or {})
-    for spec in new_specs:
-        if spec.source:
-            merged[spec.destination] = sha256_file(spec.source)
-        else:
-            merged[spec.destination] = hashlib.sha256(spec.content.encode()).hexdigest()
-    return merged
 
 
-class LivePlan(object):
-    """Everything the ISO's boot config and saved config say: computed once, written by the steps."""
-
-    def __init__(self, request, digest, saved=None):
-        saved = saved or {}
-        self.label = request.volume_label or "LIVE_%s" % digest[:10].upper()
-        self.boot_id = saved.get("boot_id") or digest[:16]
-        self.image_args = list(saved.get("image_args", []))
-        earlier = list(saved.get("extra_args", []))
-        self.extra_args = earlier + missing_args(earlier, request.config.iso.kernel_extra_args)
-        self.files = merge_files(saved.get("additional_files"), request.config.iso.additional_files)
-        self.kernel_version = saved.get("kernel_version")
-        self.secure_boot = bool(saved.get("secure_boot", False))
-        self.boot_modes = list(request.boot_modes or saved.get("boot_modes") or BOOT_MODES)
-        self.compression = request.compression or saved.get("compression") or "zstd"
-        self.compression_level = request.compression_level
-        if self.compression_level is None and self.compression == saved.get("compression"):
-            self.compression_level = saved.get("compression_level")
-
-    def kernel_args(self):
-        args = live_args(self.label)
-        return args + missing_args(args, self.image_args + missing_args(self.image_args, self.extra_args))
-
-    def saved_config(self):
-        return {"format": 1, "generator": "liveiso.customizer %s" % COLLECTION_VERSION, "boot_id": self.boot_id,
-                "volume_label": self.label, "kernel_version": self.kernel_version, "image_args": self.image_args,
-                "extra_args": self.extra_args, "additional_files": self.files, "boot_modes": self.boot_modes,
-                "secure_boot": self.secure_boot, "compression": self.compression,
-                "compression_level": self.compression_level}
 
 
-def _write(path, text, mtime=None):
-    with open(path, "w") as handle:
-        handle.write(text)
-    if mtime is not None:
-        os.utime(path, (mtime, mtime))
-    return path
 
 
-def media_metadata(build, plan, epoch):
-    """Host files for grub.cfg, the saved config and the .disk markers: [(media path, host path)]."""
-    meta = build.path("media-meta")
-    os.makedirs(meta, exist_ok=True)
-    return [
-        ("/boot/grub/grub.cfg", _write(os.path.join(meta, "grub.cfg"), boot_loader.grub_cfg(plan.kernel_args()),
-                                       epoch)),
-        (iso_media.SAVED_CONFIG, _write(os.path.join(meta, "config.json"),
-                                        json.dumps(plan.saved_config(), indent=2, sort_keys=True) + "\n", epoch)),
-        ("/.disk/info", _write(os.path.join(meta, "info"), "%s Live OS\n" % plan.label, epoch)),
-        (boot_loader.marker_path(plan.boot_id), _write(os.path.join(meta, "marker"), plan.boot_id + "\n", epoch)),
-    ]
 
 
-def additional_file_grafts(build, specs, epoch):
-    """[(media path, host path)] for iso.additionalFiles; content entries are written to the build dir."""
-    grafts = []
-    for index, spec in enumerate(specs):
-        if spec.source:
-            grafts.append((spec.destination, spec.source))
-        else:
-            path = build.path("media-content", "%d" % index)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            grafts.append((spec.destination, _write(path, spec.content, epoch)))
-    return grafts
 
 
 def prepare_root(build, chroot, request, plan, notes, kernel_source=None):
@@ -247,14 +191,14 @@ def write_full_iso(build, request, plan, chain, rootfs, extra_grafts=()):
             if epoch is not None:
                 os.utime(path, (epoch, epoch))
     grafts += [("/boot/vmlinuz", build.path("vmlinuz")), ("/boot/initrd.img", build.path("initrd.img")),
-               (iso_media.ROOTFS, rootfs)]
+               (media.ROOTFS, rootfs)]
     grafts += media_metadata(build, plan, epoch)
     grafts += list(extra_grafts)
     grafts += additional_file_grafts(build, request.config.iso.additional_files, epoch)
     with build.step("write-iso"):
         tmp = build.temp_output()
         os.unlink(tmp)
-        iso_media.write_iso(tmp, plan.label, grafts, plan.boot_modes, "/boot/grub/bios.img",
+        xorriso.write_iso(tmp, plan.label, grafts, plan.boot_modes, "/boot/grub/bios.img",
                             "/boot/grub/efiboot.img", epoch)
     return tmp
 
@@ -288,20 +232,20 @@ def build_from_iso(build, request, live, plan, notes):
     """Rebuild a Live ISO whose root filesystem changes (os/scripts), or one in the reference tool's layout."""
     epoch = request.source_date_epoch
     with build.step("extract-iso"):
-        squash = iso_media.extract(live.path, iso_media.ROOTFS, build.path("input-rootfs.img"))
+        squash = xorriso.extract(live.path, media.ROOTFS, build.path("input-rootfs.img"))
         kernels = [f for f in live.files if f.startswith("/boot/vmlinuz")]
         if not kernels:
             raise ImageError("%s has no kernel under /boot." % live.path, "Rebuild it from its disk image.")
-        kernel = iso_media.extract(live.path, sorted(kernels)[-1], build.path("input-vmlinuz"))
+        kernel = xorriso.extract(live.path, sorted(kernels)[-1], build.path("input-vmlinuz"))
         if live.flavour == "mic" and not plan.image_args:
-            text = iso_media.read_text(live.path, iso_media.MIC_GRUB_CFG, build.workdir) or ""
+            text = xorriso.read_text(live.path, media.MIC_GRUB_CFG, build.workdir) or ""
             plan.image_args = image_args_for_live(grub_cfg_args(text))
         kept = []
         for media_path in sorted(live.saved.get("additional_files", {})):
             if media_path not in {s.destination for s in request.config.iso.additional_files}:
                 host = build.path("kept-files", media_path.lstrip("/"))
                 os.makedirs(os.path.dirname(host), exist_ok=True)
-                kept.append((media_path, iso_media.extract(live.path, media_path, host)))
+                kept.append((media_path, xorriso.extract(live.path, media_path, host)))
     rootfs = build.path("rootfs.img")
     with contextlib.ExitStack() as stack:
         with build.step("mount-image"):
@@ -339,7 +283,7 @@ def remaster_iso(build, request, live, plan, notes):
                                                                          epoch)]
     with build.step("remaster-iso"):
         tmp = build.temp_output()
-        how, sha256, writer = grown_iso.grow(live.path, tmp, build.path("session.iso"), plan.label, mappings,
+        how, sha256, writer = grown.grow(live.path, tmp, build.path("session.iso"), plan.label, mappings,
                                              source_date_epoch=epoch, checksum=request.checksum)
         notes.append("fast path: %s of the input, changes appended (boot setup and squashfs kept)"
                      % ("reflink copy" if how == "reflink" else "kernel copy"))
@@ -406,7 +350,7 @@ def _build_locked(request, output, info):
         ensure_space(space_needed(info, build, output, customizing))
         notes.extend(build.recovered)
         if info.format == "iso":
-            live = iso_media.open_live_iso(request.image, build.workdir)
+            live = media.open_live_iso(request.image, build.workdir)
             plan = LivePlan(request, digest, live.saved if live.flavour == "liveiso" else None)
             if live.flavour == "liveiso" and not customizing and remaster_keeps(request, plan, live.saved):
                 path = "remaster"

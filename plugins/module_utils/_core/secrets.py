@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The secret registry (private to this collection): values registered here (passwords, keys) are
+masked as ``********`` wherever the library logs or reports text, and handed to Ansible's ``no_log_values``.
+"""
+
+from __future__ import annotations
+
+_SECRETS = set()
+
+
+def register_secret(value):
+    """Mask ``value`` wherever this library logs or reports text."""
+    if value and isinstance(value, str) and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact(text):
+    """Replace every registered secret in ``text`` with ``********``."""
+    if not text:
+        return text
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "********")
+    return text
