@@ -21,7 +21,8 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._live import bo
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import initrd as live_initrd
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import parse_config
-from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import LiveIsoRequest, build_live_iso
+from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import build_live_iso
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import mksquashfs_argv
 
 

@@ -147,6 +147,7 @@ notes:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
 from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue import run_module
 
 
@@ -167,7 +168,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, 'cloudinit_seed')
+    run_module(module, module_glue.cloudinit_seed)
 
 
 if __name__ == '__main__':

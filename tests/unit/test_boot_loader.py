@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import HostError, ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
 
 BOOT_ID = "0123456789abcdef"
 NOCLOUD = "ds=nocloud;s=file:///x/"

@@ -8,13 +8,13 @@ import stat
 import pytest
 import yaml
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._image import chroot as chroot_mod
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit import seed
-from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as config_mod
 from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
-from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import SeedError, render_seed
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit import seed
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.schema import LINE_RE, live_medium
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import SeedError, render_seed
+from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as config_mod
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import chroot as chroot_mod
 
 IID_RE = re.compile(r"^iid-[0-9a-f]{16}$")
 HINT = ". Start it with #cloud-config, a #! script line, or give MIME multipart."
@@ -605,7 +605,7 @@ class FakeModule(object):
 def test_glue_handler_result(tmp_path):
     module = FakeModule(tmp_path, diff=True, user_data={"users": [{"name": "ops", "passwd": HASH2}]},
                         meta_data="instance-id: i-glue\n")
-    result = module_glue._cloudinit_seed(module)
+    result = module_glue.cloudinit_seed(module)
     dest = str(tmp_path / "seed")
     assert result["changed"] is True
     assert result["changed_files"] == ["meta-data", "user-data"]
@@ -617,7 +617,7 @@ def test_glue_handler_result(tmp_path):
     assert HASH2 in module.no_log_values
     assert HASH2 not in repr(result["diff"])
     assert (tmp_path / "seed" / "meta-data").read_text() == "instance-id: i-glue\n"
-    again = module_glue._cloudinit_seed(FakeModule(tmp_path, user_data={"users": [{"name": "ops", "passwd": HASH2}]},
+    again = module_glue.cloudinit_seed(FakeModule(tmp_path, user_data={"users": [{"name": "ops", "passwd": HASH2}]},
                                                    meta_data="instance-id: i-glue\n"))
     assert again["changed"] is False and again["changed_files"] == []
     assert "diff" not in again
@@ -626,7 +626,7 @@ def test_glue_handler_result(tmp_path):
 def test_glue_handler_check_mode_and_rootfs(tmp_path):
     module = FakeModule(tmp_path, check_mode=True, placement="rootfs", live_medium_path="/run/live/medium",
                         host="site-z")
-    result = module_glue._cloudinit_seed(module)
+    result = module_glue.cloudinit_seed(module)
     assert result["changed"] is True
     assert IID_RE.match(result["instance_id"])
     assert result["live_medium_path"] == "/run/live/medium"

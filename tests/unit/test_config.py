@@ -6,10 +6,23 @@ import pytest
 import yaml
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as cfg
-from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import (
-    Config, DirSpec, FileSpec, Group, IsoConfig, KernelModule, OSConfig, Packages, Password, Script,
-    ScriptsConfig, User, load_config, parse_config)
+    Config,
+    DirSpec,
+    FileSpec,
+    Group,
+    IsoConfig,
+    KernelModule,
+    OSConfig,
+    Packages,
+    Password,
+    Script,
+    ScriptsConfig,
+    User,
+    load_config,
+    parse_config,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 
 HEADER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKEYFILE0000000000000000000000000000000 admin@file"

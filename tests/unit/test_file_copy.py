@@ -107,6 +107,7 @@ def test_cancelled_copy_stops(tmp_path, monkeypatch):
 def test_hash_range(tmp_path, start, end):
     """hash_range feeds exactly bytes [start, end), zeros past the end of the file, as the copy would hold."""
     import hashlib
+
     from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import hash_range, sha256_file
     data = os.urandom(1 << 20)
     path = write(tmp_path / "f", data)

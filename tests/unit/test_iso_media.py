@@ -8,12 +8,11 @@ import subprocess
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
-from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
-from ansible_collections.liveiso.customizer.plugins.module_utils._live import media
-from ansible_collections.liveiso.customizer.plugins.module_utils._iso import ecma119
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import ecma119
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader, media
 
 BASE = ["xorriso", "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-volid", "LIVE_X",
         "-joliet", "-joliet-long", "-rational-rock", "-graft-points"]
@@ -239,7 +238,7 @@ def test_open_live_iso_mic(tmp_path):
     iso = make_iso(tmp_path, "mic", {"liveos/rootfs.img": b"squash", "boot/grub2/grub.cfg": "linux /x quiet\n"})
     live = media.open_live_iso(iso, str(tmp_path))
     assert live.flavour == "mic"
-    assert live.saved == {}
+    assert live.saved is None
     assert live.path == iso
     assert sorted(live.files) == ["/boot/grub2/grub.cfg", "/liveos/rootfs.img"]
 
@@ -253,7 +252,8 @@ def test_open_live_iso_ours(tmp_path):
     work.mkdir()
     live = media.open_live_iso(iso, str(work))
     assert live.flavour == "liveiso"
-    assert live.saved == saved
+    assert live.saved == media.SavedConfig.from_json(saved)
+    assert (live.saved.boot_id, live.saved.extra_args) == ("0123456789abcdef", saved["extra_args"])
     assert "/liveiso/config.json" in live.files and "/liveos/rootfs.img" in live.files
     assert os.listdir(str(work)) == []
 
@@ -263,7 +263,7 @@ def test_open_live_iso_saved_config_without_rootfs(tmp_path):
     """The saved config alone decides the flavour."""
     iso = make_iso(tmp_path, "cfgonly", {"liveiso/config.json": "{}"})
     live = media.open_live_iso(iso, str(tmp_path))
-    assert (live.flavour, live.saved) == ("liveiso", {})
+    assert (live.flavour, live.saved) == ("liveiso", media.SavedConfig())
 
 
 @needs_xorriso
@@ -426,6 +426,7 @@ def test_grown_file_is_what_xorriso_grows_in_place(hybrid_isos, tmp_path, monkey
     xorriso growing the clone in place) gives byte for byte the ISO ``xorriso -dev`` makes when it grows a copy
     in place, twice in a row (a grown ISO grown again), and its sha256 is that of the file it wrote."""
     import hashlib
+
     from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
 
     def stand_in(source, dest):  # a filesystem with reflinks, as far as grow() can tell: a full copy
@@ -481,6 +482,7 @@ def test_next_writable_block_not_an_iso(tmp_path):
 def test_grow_failure_stops_the_copy_and_raises(hybrid_isos, tmp_path):
     """xorriso failing (a mapping whose source is missing) ends the copy thread and raises the error."""
     import threading
+
     from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
     with pytest.raises(CommandError):
         grown_iso.grow(hybrid_isos["both"], str(tmp_path / "out.iso"), str(tmp_path / "session"), "X",
@@ -533,6 +535,7 @@ def test_session_written_here_reads_as_xorrisos(hybrid_isos, tmp_path, name):
     bytes) as in the ISO xorriso grows from the same input and changes, twice in a row; El Torito, System Area
     and the GPT's EFI partition are the input's; sha256 is the output file's; the input is unchanged."""
     import hashlib
+
     from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
     host = make_tree(tmp_path / "host", SITE)
     source = hybrid_isos[name]
@@ -648,6 +651,7 @@ def test_session_reader_refuses_damaged_trees(hybrid_isos, tmp_path, damage, why
     """A hostile or damaged ISO makes the reader give up with a reason (xorriso then decides), never loop,
     read past the file or allocate what a record claims."""
     import struct
+
     from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
     iso = str(tmp_path / "damaged.iso")
     shutil.copyfile(hybrid_isos["both"], iso)
@@ -686,6 +690,7 @@ def test_iso_identifier(name, is_dir, ident):
 def test_session_file_copied_across_filesystems(tmp_path, monkeypatch, error):
     """A media file on another filesystem than the output (copy_file_range: EXDEV) is read and written here."""
     import errno
+
     from ansible_collections.liveiso.customizer.plugins.module_utils._core import files as file_copy
     source = tmp_path / "src"
     source.write_bytes(os.urandom(3 << 20) + b"tail")

@@ -7,8 +7,15 @@ import pytest
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._image import chroot as chroot_mod
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import (
-    append_to_default_grub, append_to_grub_cfg, append_to_kernel_cmdline_file, grub_cfg_args, grub_quote,
-    grub_words, missing_args, update_boot_configs)
+    append_to_default_grub,
+    append_to_grub_cfg,
+    append_to_kernel_cmdline_file,
+    grub_cfg_args,
+    grub_quote,
+    grub_words,
+    missing_args,
+    update_boot_configs,
+)
 
 NOCLOUD = "ds=nocloud;s=file:///x/"
 

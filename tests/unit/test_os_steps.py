@@ -12,13 +12,17 @@ import uuid
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._image import steps as os_steps
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import parse_config
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
-    CommandError, ConfigError, ScriptError, StepError)
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import StepContext, planned_steps
+    CommandError,
+    ConfigError,
+    ScriptError,
+    StepError,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Result
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import steps as os_steps
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import StepContext, planned_steps
 
 REFERENCE_ORDER = [
     "install-packages",

@@ -4,9 +4,9 @@ import os
 
 import pytest
 
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._image import package_managers as pm
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 
 APT_BASE = ["apt-get", "-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
             "-o", "Dpkg::Use-Pty=0", "-o", "APT::Install-Recommends=false"]

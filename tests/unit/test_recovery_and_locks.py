@@ -13,9 +13,7 @@ import time
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._build import build
-from ansible_collections.liveiso.customizer.plugins.module_utils._build import lock
-from ansible_collections.liveiso.customizer.plugins.module_utils._build import host
+from ansible_collections.liveiso.customizer.plugins.module_utils._build import build, host, lock
 from ansible_collections.liveiso.customizer.plugins.module_utils._build import workdir as recovery
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 

@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._core import runner
-from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import runner, secrets
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 
 

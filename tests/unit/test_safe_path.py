@@ -4,8 +4,7 @@ import os
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import image_path, resolve_in_root
 
 

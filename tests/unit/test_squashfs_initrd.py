@@ -6,11 +6,11 @@ import subprocess
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._live import initrd as live_initrd
-from ansible_collections.liveiso.customizer.plugins.module_utils._live import squashfs
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import initrd as live_initrd
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import squashfs
 
 EXCLUDES = ["boot/*", "etc/fstab", "etc/resolv.conf.liveiso-saved", "var/tmp/liveiso-customizer-scripts",
             "lost+found"]

@@ -10,9 +10,11 @@ blocks are shared copy-on-write, so writing to the copy never changes the input.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
+import tempfile
 
 FICLONE = 0x40049409  # _IOW(0x94, 9, int) from linux/fs.h
 _CHUNK = 64 << 20
@@ -106,3 +108,20 @@ def copy_range(path, size, out, offset):
                 raise OSError("%s ended early, at byte %d of %d" % (path, written, size))
             os.pwrite(out, block, offset + written)
             written += len(block)
+
+
+def atomic_write(path: str, data: "str | bytes", mode: int = 0o644, prefix: "str | None" = None) -> None:
+    """Write ``data`` to ``path`` atomically: a temp file in the same directory, synced, renamed over it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=prefix or "." + os.path.basename(path) + ".", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

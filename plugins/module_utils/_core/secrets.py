@@ -23,3 +23,8 @@ def redact(text):
     for secret in sorted(_SECRETS, key=len, reverse=True):
         text = text.replace(secret, "********")
     return text
+
+
+def registered() -> "frozenset[str]":
+    """The values registered so far (for Ansible's ``no_log_values``)."""
+    return frozenset(_SECRETS)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import os
 import re
+from typing import List, Optional
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso.xorriso import list_files, read_text
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
 
 SAVED_CONFIG = "/liveiso/config.json"
 
@@ -31,14 +33,14 @@ LABEL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")  # use .match: anchored at both 
 class LiveIso(object):
     """What an existing Live ISO is: ours (with its saved config) or the reference tool's layout."""
 
-    def __init__(self, path, flavour, saved, files):
+    def __init__(self, path: str, flavour: str, saved: Optional[SavedConfig], files: List[str]) -> None:
         self.path = path
         self.flavour = flavour  # "liveiso" or "mic"
-        self.saved = saved or {}
+        self.saved = saved  # None for the reference tool's layout
         self.files = files
 
 
-def open_live_iso(path, workdir):
+def open_live_iso(path: str, workdir: str) -> LiveIso:
     files = list_files(path)
     if not files:
         raise ImageError("%s is an ISO image but xorriso cannot read any file from it." % path,
@@ -46,18 +48,13 @@ def open_live_iso(path, workdir):
     if SAVED_CONFIG in files:
         text = read_text(path, SAVED_CONFIG, workdir)
         try:
-            saved = json.loads(text or "")
-            media_paths = list((saved.get("additional_files") or {}) if isinstance(saved, dict) else [])
-        except (ValueError, AttributeError):
+            data = json.loads(text or "")
+        except ValueError:
             raise ImageError("%s carries an unreadable %s." % (path, SAVED_CONFIG),
-                             "Rebuild it from its disk image.")
-        for media_path in media_paths:
-            if not isinstance(media_path, str) or not media_path.startswith("/") or ".." in media_path.split("/"):
-                raise ImageError("%s carries an invalid media path %r in %s." % (path, media_path, SAVED_CONFIG),
-                                 "Rebuild it from its disk image.")
-        return LiveIso(path, "liveiso", saved, files)
+                             "Rebuild it from its disk image.") from None
+        return LiveIso(path, "liveiso", SavedConfig.parse(data, path, SAVED_CONFIG), files)
     if ROOTFS in files:
-        return LiveIso(path, "mic", {}, files)
+        return LiveIso(path, "mic", None, files)
     raise ImageError("%s is an ISO image but not a Live OS ISO: it has no %s." % (path, ROOTFS),
                      "Give a disk image, or a Live ISO made by liveiso.customizer or the Image Customizer.")
 
@@ -78,7 +75,7 @@ def media_metadata(build, plan, epoch):
         ("/boot/grub/grub.cfg", _write(os.path.join(meta, "grub.cfg"), boot_loader.grub_cfg(plan.kernel_args()),
                                        epoch)),
         (SAVED_CONFIG, _write(os.path.join(meta, "config.json"),
-                                        json.dumps(plan.saved_config(), indent=2, sort_keys=True) + "\n", epoch)),
+                              json.dumps(plan.saved_config().to_json(), indent=2, sort_keys=True) + "\n", epoch)),
         ("/.disk/info", _write(os.path.join(meta, "info"), "%s Live OS\n" % plan.label, epoch)),
         (boot_loader.marker_path(plan.boot_id), _write(os.path.join(meta, "marker"), plan.boot_id + "\n", epoch)),
     ]

@@ -11,10 +11,12 @@ on a live medium), then the user's extra arguments; earlier ISOs' arguments are 
 from __future__ import annotations
 
 import hashlib
+from typing import Any, Dict, List, Optional
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import sha256_file
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import missing_args
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
 
 BOOT_MODES = ("bios", "uefi")
 
@@ -51,29 +53,29 @@ def merge_files(saved, new_specs):
 class LivePlan(object):
     """Everything the ISO's boot config and saved config say: computed once, written by the steps."""
 
-    def __init__(self, request, digest, saved=None):
-        saved = saved or {}
-        self.label = request.volume_label or "LIVE_%s" % digest[:10].upper()
-        self.boot_id = saved.get("boot_id") or digest[:16]
-        self.image_args = list(saved.get("image_args", []))
-        earlier = list(saved.get("extra_args", []))
-        self.extra_args = earlier + missing_args(earlier, request.config.iso.kernel_extra_args)
-        self.files = merge_files(saved.get("additional_files"), request.config.iso.additional_files)
-        self.kernel_version = saved.get("kernel_version")
-        self.secure_boot = bool(saved.get("secure_boot", False))
-        self.boot_modes = list(request.boot_modes or saved.get("boot_modes") or BOOT_MODES)
-        self.compression = request.compression or saved.get("compression") or "zstd"
-        self.compression_level = request.compression_level
-        if self.compression_level is None and self.compression == saved.get("compression"):
-            self.compression_level = saved.get("compression_level")
+    def __init__(self, request: Any, digest: str, saved: Optional[SavedConfig] = None) -> None:
+        saved = saved or SavedConfig()
+        self.label: str = request.volume_label or "LIVE_%s" % digest[:10].upper()
+        self.boot_id: str = saved.boot_id or digest[:16]
+        self.image_args: List[str] = list(saved.image_args)
+        earlier = list(saved.extra_args)
+        self.extra_args: List[str] = earlier + missing_args(earlier, request.config.iso.kernel_extra_args)
+        self.files: Dict[str, str] = merge_files(saved.additional_files, request.config.iso.additional_files)
+        self.kernel_version: Optional[str] = saved.kernel_version
+        self.secure_boot: bool = saved.secure_boot
+        self.boot_modes: List[str] = list(request.boot_modes or saved.boot_modes or BOOT_MODES)
+        self.compression: str = request.compression or saved.compression or "zstd"
+        self.compression_level: Optional[int] = request.compression_level
+        if self.compression_level is None and self.compression == saved.compression:
+            self.compression_level = saved.compression_level
 
     def kernel_args(self):
         args = live_args(self.label)
         return args + missing_args(args, self.image_args + missing_args(self.image_args, self.extra_args))
 
-    def saved_config(self):
-        return {"format": 1, "generator": "liveiso.customizer %s" % COLLECTION_VERSION, "boot_id": self.boot_id,
-                "volume_label": self.label, "kernel_version": self.kernel_version, "image_args": self.image_args,
-                "extra_args": self.extra_args, "additional_files": self.files, "boot_modes": self.boot_modes,
-                "secure_boot": self.secure_boot, "compression": self.compression,
-                "compression_level": self.compression_level}
+    def saved_config(self) -> SavedConfig:
+        return SavedConfig(generator="liveiso.customizer %s" % COLLECTION_VERSION, boot_id=self.boot_id,
+                           volume_label=self.label, kernel_version=self.kernel_version,
+                           image_args=self.image_args, extra_args=self.extra_args, additional_files=self.files,
+                           boot_modes=self.boot_modes, secure_boot=self.secure_boot,
+                           compression=self.compression, compression_level=self.compression_level)

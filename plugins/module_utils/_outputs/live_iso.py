@@ -19,32 +19,22 @@ under an overlay, customized, and everything after that is rebuilt.
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import shutil
-from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import Build
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import (
-    allocated_bytes,
-    check_output_path,
-    ensure_space,
-)
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.lock import output_lock
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp import (
-    build_digest,
-    input_checksum,
-    output_is_current,
-    read_stamp,
-    stamp_checksum,
-    write_stamp,
-)
-from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import allocated_bytes, ensure_space
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.pipeline import Made, run_build
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp import Stamp
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import inspect_image, make_raw_work_copy
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import (
+    ImageInfo,
+    inspect_image,
+    make_raw_work_copy,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import (
     grub_cfg_args,
     missing_args,
@@ -58,87 +48,13 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._live.media imp
     additional_file_grafts,
     media_metadata,
 )
-from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan import (
-    BOOT_MODES,
-    SECURE_BOOT,
-    LivePlan,
-    image_args_for_live,
-)
-from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import (
-    COMPRESSORS,
-    LEVELS,
-    make_squashfs,
-)
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan import LivePlan, image_args_for_live
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest, validate_request
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import make_squashfs
 
 TOOLS = ("qemu-img", "sfdisk", "blkid", "losetup", "mount", "umount", "chroot", "mksquashfs", "xorriso",
          "grub-mkimage", "mkfs.vfat", "mcopy", "mmd", "mdir")
-
-
-
-
-
-
-@dataclass(frozen=True)
-class LiveIsoRequest:
-    image: str
-    output: str
-    config: Config
-    volume_label: Optional[str] = None
-    compression: Optional[str] = None        # None: zstd, or the input Live ISO's
-    compression_level: Optional[int] = None
-    boot_modes: Optional[Tuple[str, ...]] = None  # None: bios + uefi, or the input Live ISO's
-    secure_boot: str = "auto"
-    source_date_epoch: Optional[int] = None
-    build_dir: Optional[str] = None
-    force: bool = False
-    check_mode: bool = False
-    checksum: bool = True  # not in options(): it does not change the output
-
-    def options(self):
-        return {"volume_label": self.volume_label, "compression": self.compression,
-                "compression_level": self.compression_level,
-                "boot_modes": list(self.boot_modes) if self.boot_modes else None,
-                "secure_boot": self.secure_boot, "source_date_epoch": self.source_date_epoch}
-
-
-def validate_request(request):
-    if request.volume_label is not None and not media.LABEL_RE.match(request.volume_label):
-        raise ConfigError("volume_label", "%r is not a valid volume label" % request.volume_label,
-                          "Use 1 to 32 characters of A-Z, a-z, 0-9, _ and -.")
-    compression = request.compression or "zstd"
-    if compression not in COMPRESSORS:
-        raise ConfigError("compression", "%r is not one of %s" % (compression, ", ".join(COMPRESSORS)))
-    bounds = LEVELS[compression]
-    if request.compression_level is not None:
-        if bounds is None:
-            raise ConfigError("compression_level", "%s takes no compression level" % compression)
-        if not bounds[0] <= request.compression_level <= bounds[1]:
-            raise ConfigError("compression_level", "%d is out of range %d..%d for %s"
-                              % (request.compression_level, bounds[0], bounds[1], compression))
-    if request.boot_modes is not None and (not request.boot_modes
-                                           or any(m not in BOOT_MODES for m in request.boot_modes)):
-        raise ConfigError("boot_modes", "must be a non-empty list of bios and uefi")
-    if request.secure_boot not in SECURE_BOOT:
-        raise ConfigError("secure_boot", "%r is not one of %s" % (request.secure_boot, ", ".join(SECURE_BOOT)))
-    if request.secure_boot == "required" and "uefi" not in (request.boot_modes or BOOT_MODES):
-        raise ConfigError("secure_boot", "required needs uefi in boot_modes")
-    if request.config.iso.initramfs_type == "full-os":
-        raise ConfigError("config.iso.initramfsType", "full-os is not supported by liveiso.customizer",
-                          "Use bootstrap (the default): a small dracut initrd that mounts the squashfs root.")
-    if not request.output.endswith(".iso"):
-        raise ConfigError("output", "must end in .iso")
-    if request.source_date_epoch is not None and request.source_date_epoch < 0:
-        raise ConfigError("source_date_epoch", "must be a non-negative number of seconds")
-
-
-
-
-
-
-
-
-
-
 
 
 def prepare_root(build, chroot, request, plan, notes, kernel_source=None):
@@ -241,7 +157,7 @@ def build_from_iso(build, request, live, plan, notes):
             text = xorriso.read_text(live.path, media.MIC_GRUB_CFG, build.workdir) or ""
             plan.image_args = image_args_for_live(grub_cfg_args(text))
         kept = []
-        for media_path in sorted(live.saved.get("additional_files", {})):
+        for media_path in sorted(live.saved.additional_files if live.saved else {}):
             if media_path not in {s.destination for s in request.config.iso.additional_files}:
                 host = build.path("kept-files", media_path.lstrip("/"))
                 os.makedirs(os.path.dirname(host), exist_ok=True)
@@ -284,37 +200,23 @@ def remaster_iso(build, request, live, plan, notes):
     with build.step("remaster-iso"):
         tmp = build.temp_output()
         how, sha256, writer = grown.grow(live.path, tmp, build.path("session.iso"), plan.label, mappings,
-                                             source_date_epoch=epoch, checksum=request.checksum)
+                                         source_date_epoch=epoch, checksum=request.checksum,
+                                         writer=request.session_writer)
         notes.append("fast path: %s of the input, changes appended (boot setup and squashfs kept)"
                      % ("reflink copy" if how == "reflink" else "kernel copy"))
         notes.append("new session written %s" % ("here" if writer == "here" else "by " + writer))
     return tmp, how, sha256
 
 
-def remaster_keeps(request, plan, saved):
+def remaster_keeps(request: LiveIsoRequest, plan: LivePlan, saved: SavedConfig) -> bool:
     """Can the fast path honour ``request``? It keeps the ISO's boot setup and squashfs as they are."""
-    if list(plan.boot_modes) != list(saved.get("boot_modes") or []):
+    if list(plan.boot_modes) != list(saved.boot_modes):
         return False
-    if (plan.compression, plan.compression_level) != (saved.get("compression"), saved.get("compression_level")):
+    if (plan.compression, plan.compression_level) != (saved.compression, saved.compression_level):
         return False
     if request.secure_boot == "off" and plan.secure_boot or request.secure_boot == "required" and not plan.secure_boot:
         return False
     return True
-
-
-def build_live_iso(request):
-    """Run the pipeline for ``request``; return the module result."""
-    validate_request(request)
-    output = os.path.abspath(request.output)
-    info = inspect_image(request.image)
-    if os.path.abspath(request.image) == output:
-        raise ConfigError("output", "must differ from image: the input image is never modified")
-    check_output_path(output)
-    with output_lock(output, request.check_mode) as waited:
-        result = _build_locked(request, output, info)
-    if waited:
-        result.setdefault("notes", []).append("waited %.1f s for another build of the same output" % waited)
-    return result
 
 
 def space_needed(info, build, output, customizing):
@@ -328,53 +230,74 @@ def space_needed(info, build, output, customizing):
     return {build.workdir: work, os.path.dirname(output): size // 2}
 
 
-def _build_locked(request, output, info):
-    stamp = read_stamp(output)
-    input_sha, input_identity = input_checksum(request.image, stamp)
-    digest = build_digest("liveos_iso", input_sha, request.config, request.options(), COLLECTION_VERSION)
-    customizing = request.config.customizes_root
-    result = {"output": output, "input_format": info.format, "digest": digest}
-    if not request.force and output_is_current(output, stamp, digest):
-        result.update(changed=False, sha256=stamp_checksum(output, stamp, request.checksum),
-                      size=stamp["output"]["size"], steps=[],
-                      msg="%s is up to date (inputs unchanged)" % output, **stamp.get("live", {}))
-        return result
-    if request.check_mode:
-        steps = planned_steps(request.config) if customizing else []
-        result.update(changed=True, steps=[{"name": n, "seconds": 0} for n in steps],
-                      msg="%s would be built" % output)
-        return result
-    notes = []
-    copy_method = output_sha = None
-    with Build(output, request.build_dir, TOOLS) as build:
-        ensure_space(space_needed(info, build, output, customizing))
-        notes.extend(build.recovered)
-        if info.format == "iso":
-            live = media.open_live_iso(request.image, build.workdir)
-            plan = LivePlan(request, digest, live.saved if live.flavour == "liveiso" else None)
-            if live.flavour == "liveiso" and not customizing and remaster_keeps(request, plan, live.saved):
-                path = "remaster"
-                tmp, copy_method, output_sha = remaster_iso(build, request, live, plan, notes)
-            else:
-                path = "rebuild-from-iso"
-                plan.boot_id = digest[:16]
-                tmp = build_from_iso(build, request, live, plan, notes)
-        else:
-            plan = LivePlan(request, digest)
-            path = "full"
-            tmp = build_from_disk(build, request, info, plan, notes)
+class BuildPath(str, enum.Enum):
+    """How a Live ISO is made (the result's ``build_path``)."""
+
+    FULL = "full"  #: from a disk image: mount, [customize], initrd, squashfs, boot images, xorriso
+    REMASTER = "remaster"  #: the per-site fast path: the input ISO grown by one session, squashfs kept
+    REBUILD_FROM_ISO = "rebuild-from-iso"  #: a Live ISO whose root changes, or in the reference's layout
+
+    def make(self, build: Build, request: LiveIsoRequest, source: Any, plan: LivePlan,
+             notes: List[str]) -> Tuple[str, Optional[str], Optional[str]]:
+        """Run this path; (temp output, copy method, sha256 if the path computed it)."""
+        if self is BuildPath.REMASTER:
+            return remaster_iso(build, request, source, plan, notes)
+        if self is BuildPath.REBUILD_FROM_ISO:
+            return build_from_iso(build, request, source, plan, notes), None, None
+        return build_from_disk(build, request, source, plan, notes), None, None
+
+
+class LiveIsoPipeline(object):
+    """A Live OS ISO out, from a disk image or from a Live ISO."""
+
+    kind = "liveos_iso"
+    tools = TOOLS
+
+    def inspect(self, request: LiveIsoRequest) -> ImageInfo:
+        validate_request(request)
+        return inspect_image(request.image)
+
+    def options(self, request: LiveIsoRequest, info: ImageInfo) -> Dict[str, Any]:
+        return request.options()
+
+    def base_result(self, request: LiveIsoRequest, info: ImageInfo) -> Dict[str, Any]:
+        return {"input_format": info.format}
+
+    def current_result(self, stamp: Stamp) -> Dict[str, Any]:
+        live = stamp.details.get("live")
+        return dict(live) if isinstance(live, dict) else {}
+
+    def planned_steps(self, request: LiveIsoRequest, info: ImageInfo) -> List[str]:
+        return planned_steps(request.config) if request.config.customizes_root else []
+
+    def choose(self, build: Build, request: LiveIsoRequest, info: ImageInfo,
+               digest: str) -> Tuple[BuildPath, Any, LivePlan]:
+        """The build path for this input, what it builds from, and the plan."""
+        if info.format != "iso":
+            return BuildPath.FULL, info, LivePlan(request, digest)
+        live = media.open_live_iso(request.image, build.workdir)
+        plan = LivePlan(request, digest, live.saved)
+        if live.saved is not None and not request.config.customizes_root and remaster_keeps(request, plan,
+                                                                                             live.saved):
+            return BuildPath.REMASTER, live, plan
+        plan.boot_id = digest[:16]
+        return BuildPath.REBUILD_FROM_ISO, live, plan
+
+    def make(self, build: Build, request: LiveIsoRequest, info: ImageInfo, digest: str) -> Made:
+        ensure_space(space_needed(info, build, build.output, request.config.customizes_root))
+        notes: List[str] = []
+        path, source, plan = self.choose(build, request, info, digest)
+        tmp, copy_method, output_sha = path.make(build, request, source, plan, notes)
         with build.step("checksum"):
             output_sha = build.checksum(tmp, known=output_sha, compute=request.checksum)
         live_result = {"volume_label": plan.label, "kernel_cmdline": " ".join(plan.kernel_args()),
-                       "boot_modes": plan.boot_modes, "secure_boot": plan.secure_boot, "build_path": path,
+                       "boot_modes": plan.boot_modes, "secure_boot": plan.secure_boot, "build_path": path.value,
                        "copy_method": copy_method,
                        "build_seconds": round(sum(step["seconds"] for step in build.steps), 2)}
-        build.commit(tmp, lambda: write_stamp(output, digest, input_sha, input_identity, output_sha,
-                                              {"kind": "liveos_iso", "version": COLLECTION_VERSION,
-                                               "live": live_result}))
-        result.update(changed=True, sha256=output_sha, size=os.path.getsize(output), steps=build.steps, notes=notes,
-                      msg="built Live ISO %s from %s (%s)" % (output, request.image, path), **live_result)
-        if request.build_dir:
-            result["log"] = build.log_path
-        LOG.info("built %s", output)
-    return result
+        return Made(tmp, output_sha, "built Live ISO %s from %s (%s)" % (build.output, request.image, path.value),
+                    notes=notes, result=live_result, stamp={"live": live_result})
+
+
+def build_live_iso(request: LiveIsoRequest) -> Dict[str, Any]:
+    """Run the Live ISO pipeline for ``request``; return the module result."""
+    return run_build(LiveIsoPipeline(), request)
