@@ -14,6 +14,8 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._live import sq
 
 EXCLUDES = ["boot/*", "etc/fstab", "etc/resolv.conf.liveiso-saved", "var/tmp/liveiso-customizer-scripts",
             "lost+found"]
+# the live root's /etc/fstab: the image's excluded, one that mounts nothing added (a pseudo file)
+FSTAB = ["-p", "etc/fstab f 644 0 0 printf '%s'" % squashfs.LIVE_FSTAB.replace("\n", "\\n")]
 DRIVERS = ("sr_mod cdrom isofs loop squashfs overlay usb_storage uas sd_mod virtio_blk virtio_scsi virtio_pci ahci "
            "nvme xhci_pci ehci_pci")
 
@@ -23,25 +25,25 @@ DRIVERS = ("sr_mod cdrom isofs loop squashfs overlay usb_storage uas sd_mod virt
 def test_mksquashfs_argv_zstd_level():
     assert squashfs.mksquashfs_argv("/mnt/root", "/w/rootfs.img", "zstd", 19) == [
         "mksquashfs", "/mnt/root", "/w/rootfs.img", "-noappend", "-no-progress", "-xattrs", "-comp", "zstd",
-        "-Xcompression-level", "19", "-wildcards", "-e"] + EXCLUDES
+        "-Xcompression-level", "19"] + FSTAB + ["-wildcards", "-e"] + EXCLUDES
 
 
 def test_mksquashfs_argv_defaults():
     assert squashfs.mksquashfs_argv("/r", "/d") == [
-        "mksquashfs", "/r", "/d", "-noappend", "-no-progress", "-xattrs", "-comp", "zstd", "-wildcards", "-e"] \
-        + EXCLUDES
+        "mksquashfs", "/r", "/d", "-noappend", "-no-progress", "-xattrs", "-comp", "zstd"] + FSTAB \
+        + ["-wildcards", "-e"] + EXCLUDES
 
 
 def test_mksquashfs_argv_xz_bcj():
     assert squashfs.mksquashfs_argv("/r", "/d", "xz") == [
         "mksquashfs", "/r", "/d", "-noappend", "-no-progress", "-xattrs", "-comp", "xz", "-Xbcj", "x86",
-        "-wildcards", "-e"] + EXCLUDES
+        ] + FSTAB + ["-wildcards", "-e"] + EXCLUDES
 
 
 def test_mksquashfs_argv_gzip_lz4_processors():
     assert squashfs.mksquashfs_argv("/r", "/d", "gzip", 9, processors=4) == [
         "mksquashfs", "/r", "/d", "-noappend", "-no-progress", "-xattrs", "-comp", "gzip", "-Xcompression-level",
-        "9", "-processors", "4", "-wildcards", "-e"] + EXCLUDES
+        "9", "-processors", "4"] + FSTAB + ["-wildcards", "-e"] + EXCLUDES
     argv = squashfs.mksquashfs_argv("/r", "/d", "lz4")
     assert "-Xbcj" not in argv and "-Xcompression-level" not in argv
     assert argv[argv.index("-comp") + 1] == "lz4"
@@ -49,7 +51,7 @@ def test_mksquashfs_argv_gzip_lz4_processors():
 
 def test_excludes_come_last():
     argv = squashfs.mksquashfs_argv("/r", "/d", "xz", processors=2)
-    assert argv[-len(EXCLUDES) - 2:] == ["-wildcards", "-e"] + EXCLUDES  # -e takes everything after it
+    assert argv[-len(EXCLUDES) - 4:] == FSTAB + ["-wildcards", "-e"] + EXCLUDES  # -e takes everything after it
 
 
 def test_compressors_and_levels():
@@ -81,8 +83,12 @@ def test_make_squashfs_excludes_and_reproducible(tmp_path):
     listing = subprocess.run(["unsquashfs", "-l", "-d", "", str(tmp_path / "a.img")], check=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True).stdout
     paths = sorted(line.strip() for line in listing.splitlines() if line.startswith("/"))
-    assert paths == ["/boot", "/etc", "/etc/hostname", "/home", "/home/user", "/home/user/boot",
+    assert paths == ["/boot", "/etc", "/etc/fstab", "/etc/hostname", "/home", "/home/user", "/home/user/boot",
                      "/home/user/boot/keep", "/usr", "/usr/bin", "/usr/bin/tool", "/var", "/var/tmp"]
+    # the disk's fstab is not there; one that mounts nothing is (dhclient-script exits without any /etc/fstab)
+    fstab = subprocess.run(["unsquashfs", "-cat", str(tmp_path / "a.img"), "etc/fstab"], check=True,
+                           stdout=subprocess.PIPE, universal_newlines=True).stdout
+    assert fstab == squashfs.LIVE_FSTAB and "fs" not in fstab.split()
 
 
 # ---------------------------------------------------------------- dracut

@@ -5,18 +5,24 @@
 
 The root tree is packed as it is mounted (mksquashfs descends into the
 image's own sub-mounts such as a separate /var), with xattrs, without
-``/boot`` contents and ``/etc/fstab`` (a live system mounts none of the
-disk's filesystems), and without the customizer's own temporary files.
+``/boot`` contents, and without the customizer's own temporary files. The
+disk's ``/etc/fstab`` is replaced by one that mounts nothing (a live system
+mounts none of the disk's filesystems); the file must exist: tools read it
+unconditionally (Debian's dhclient-script exits on a missing /etc/fstab and
+declines every DHCP lease).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env, run
 
 COMPRESSORS = ("zstd", "xz", "gzip", "lz4")
 LEVELS = {"zstd": (1, 22), "xz": None, "gzip": (1, 9), "lz4": None}
+# The live root's /etc/fstab (a mksquashfs pseudo file: the image's own is excluded, this one is added).
+LIVE_FSTAB = "# Live system: the root is the squashfs on the medium, under an overlay. No disk filesystems.\n"
 # Paths (relative to the root) left out of the live root filesystem.
 EXCLUDES = ("boot/*", "etc/fstab", "etc/resolv.conf.liveiso-saved", "var/tmp/liveiso-customizer-scripts",
             "lost+found")
@@ -30,6 +36,7 @@ def mksquashfs_argv(root, dest, compression="zstd", level=None, processors=None)
         argv += ["-Xbcj", "x86"]
     if processors:
         argv += ["-processors", str(processors)]
+    argv += ["-p", "etc/fstab f 644 0 0 printf %s" % shlex.quote(LIVE_FSTAB.replace("\n", "\\n"))]
     argv += ["-wildcards", "-e"] + list(EXCLUDES)
     return argv
 
