@@ -8,6 +8,7 @@ the host files for grub.cfg, the saved config, the .disk markers and ``iso.addit
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import re
@@ -30,12 +31,23 @@ MIC_GRUB_CFG = "/boot/grub2/grub.cfg"
 LABEL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")  # use .match: anchored at both ends
 
 
+class IsoFlavour(str, enum.Enum):
+    """Whose Live ISO it is: what can be kept of it when it is re-customized."""
+
+    LIVEISO = "liveiso"  #: ours: its saved config is read, the fast path can grow it
+    REFERENCE = "mic"  #: the Image Customizer's layout: rebuilt, its grub.cfg's kernel arguments kept
+
+    @property
+    def has_saved_config(self) -> bool:
+        return self is IsoFlavour.LIVEISO
+
+
 class LiveIso(object):
     """What an existing Live ISO is: ours (with its saved config) or the reference tool's layout."""
 
-    def __init__(self, path: str, flavour: str, saved: Optional[SavedConfig], files: List[str]) -> None:
+    def __init__(self, path: str, flavour: IsoFlavour, saved: Optional[SavedConfig], files: List[str]) -> None:
         self.path = path
-        self.flavour = flavour  # "liveiso" or "mic"
+        self.flavour = flavour
         self.saved = saved  # None for the reference tool's layout
         self.files = files
 
@@ -52,9 +64,9 @@ def open_live_iso(path: str, workdir: str) -> LiveIso:
         except ValueError:
             raise ImageError("%s carries an unreadable %s." % (path, SAVED_CONFIG),
                              "Rebuild it from its disk image.") from None
-        return LiveIso(path, "liveiso", SavedConfig.parse(data, path, SAVED_CONFIG), files)
+        return LiveIso(path, IsoFlavour.LIVEISO, SavedConfig.parse(data, path, SAVED_CONFIG), files)
     if ROOTFS in files:
-        return LiveIso(path, "mic", None, files)
+        return LiveIso(path, IsoFlavour.REFERENCE, None, files)
     raise ImageError("%s is an ISO image but not a Live OS ISO: it has no %s." % (path, ROOTFS),
                      "Give a disk image, or a Live ISO made by liveiso.customizer or the Image Customizer.")
 

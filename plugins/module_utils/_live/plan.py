@@ -10,6 +10,7 @@ on a live medium), then the user's extra arguments; earlier ISOs' arguments are 
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from typing import Any, Dict, List, Optional
 
@@ -18,11 +19,37 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._core.version i
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import missing_args
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
 
-BOOT_MODES = ("bios", "uefi")
+
+class BootMode(str, enum.Enum):
+    """How a machine boots the medium; each mode has its El Torito boot image on the ISO."""
+
+    BIOS = "bios"  #: legacy BIOS (SeaBIOS, CSM): GRUB's i386-pc core as a no-emulation El Torito image
+    UEFI = "uefi"  #: UEFI: a FAT image with EFI/BOOT/BOOTX64.EFI (GRUB, or the image's signed shim chain)
+
+    @property
+    def boot_image(self) -> str:
+        """The media path of this mode's El Torito boot image."""
+        return "/boot/grub/bios.img" if self is BootMode.BIOS else "/boot/grub/efiboot.img"
 
 
-SECURE_BOOT = ("auto", "required", "off")
+class SecureBoot(str, enum.Enum):
+    """What to do about Secure Boot (the ``secure_boot`` option)."""
 
+    AUTO = "auto"  #: use the image's signed shim chain when it has one, else plain GRUB
+    REQUIRED = "required"  #: the image's signed chain or fail (needs uefi)
+    OFF = "off"  #: plain GRUB, never the signed chain
+
+    @property
+    def wants_chain(self) -> bool:
+        return self is not SecureBoot.OFF
+
+    def accepts(self, signed: bool) -> bool:
+        """Does an ISO that boots signed (or not) meet this policy? (the fast path keeps the ISO's chain)"""
+        return not (self is SecureBoot.OFF and signed or self is SecureBoot.REQUIRED and not signed)
+
+
+BOOT_MODES = tuple(mode.value for mode in BootMode)
+SECURE_BOOT = tuple(policy.value for policy in SecureBoot)
 
 # Arguments of the disk image's own boot entry that make no sense on a live medium.
 DROPPED_IMAGE_ARGS = ("root=", "ro", "rw", "BOOT_IMAGE=", "initrd=", "rootflags=", "rootfstype=", "resume=",

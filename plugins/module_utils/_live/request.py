@@ -12,7 +12,12 @@ from typing import Optional, Tuple
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import media
-from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan import BOOT_MODES, SECURE_BOOT
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan import (
+    BOOT_MODES,
+    SECURE_BOOT,
+    BootMode,
+    SecureBoot,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import COMPRESSORS, LEVELS
 
 
@@ -59,7 +64,7 @@ def validate_request(request):
         raise ConfigError("boot_modes", "must be a non-empty list of bios and uefi")
     if request.secure_boot not in SECURE_BOOT:
         raise ConfigError("secure_boot", "%r is not one of %s" % (request.secure_boot, ", ".join(SECURE_BOOT)))
-    if request.secure_boot == "required" and "uefi" not in (request.boot_modes or BOOT_MODES):
+    if request.secure_boot == SecureBoot.REQUIRED and BootMode.UEFI not in (request.boot_modes or BOOT_MODES):
         raise ConfigError("secure_boot", "required needs uefi in boot_modes")
     if request.config.iso.initramfs_type == "full-os":
         raise ConfigError("config.iso.initramfsType", "full-os is not supported by liveiso.customizer",

@@ -45,10 +45,16 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._iso import gro
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader, media
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import build_initrd
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.media import (
+    IsoFlavour,
     additional_file_grafts,
     media_metadata,
 )
-from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan import LivePlan, image_args_for_live
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan import (
+    BootMode,
+    LivePlan,
+    SecureBoot,
+    image_args_for_live,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest, validate_request
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import make_squashfs
@@ -76,7 +82,7 @@ def prepare_root(build, chroot, request, plan, notes, kernel_source=None):
                 break
     plan.image_args += missing_args(plan.image_args, request.config.os.kernel_extra_args)
     chain = None
-    if "uefi" in plan.boot_modes and request.secure_boot != "off":
+    if BootMode.UEFI in plan.boot_modes and SecureBoot(request.secure_boot).wants_chain:
         found = boot_loader.find_signed_chain(chroot)
         boot_loader.require_secure_boot_chain(found, request.secure_boot)
         if found:
@@ -96,12 +102,12 @@ def write_full_iso(build, request, plan, chain, rootfs, extra_grafts=()):
     with build.step("make-boot-images"):
         boot_loader.check_host_grub(plan.boot_modes)
         grafts = []
-        if "bios" in plan.boot_modes:
-            grafts.append(("/boot/grub/bios.img", boot_loader.make_bios_image(build.workdir, plan.boot_id)))
-        if "uefi" in plan.boot_modes:
+        if BootMode.BIOS in plan.boot_modes:
+            grafts.append((BootMode.BIOS.boot_image, boot_loader.make_bios_image(build.workdir, plan.boot_id)))
+        if BootMode.UEFI in plan.boot_modes:
             efi_image, efi_files = boot_loader.make_efi_image(build.workdir, plan.boot_id, chain,
                                                               volume_id=plan.boot_id[:8].upper(), mtime=epoch)
-            grafts.append(("/boot/grub/efiboot.img", efi_image))
+            grafts.append((BootMode.UEFI.boot_image, efi_image))
             grafts += [("/EFI/BOOT/" + name, path) for name, path in sorted(efi_files.items())]
         for _media, path in grafts:
             if epoch is not None:
@@ -114,8 +120,8 @@ def write_full_iso(build, request, plan, chain, rootfs, extra_grafts=()):
     with build.step("write-iso"):
         tmp = build.temp_output()
         os.unlink(tmp)
-        xorriso.write_iso(tmp, plan.label, grafts, plan.boot_modes, "/boot/grub/bios.img",
-                            "/boot/grub/efiboot.img", epoch)
+        xorriso.write_iso(tmp, plan.label, grafts, plan.boot_modes, BootMode.BIOS.boot_image,
+                          BootMode.UEFI.boot_image, epoch)
     return tmp
 
 
@@ -153,7 +159,7 @@ def build_from_iso(build, request, live, plan, notes):
         if not kernels:
             raise ImageError("%s has no kernel under /boot." % live.path, "Rebuild it from its disk image.")
         kernel = xorriso.extract(live.path, sorted(kernels)[-1], build.path("input-vmlinuz"))
-        if live.flavour == "mic" and not plan.image_args:
+        if live.flavour is IsoFlavour.REFERENCE and not plan.image_args:
             text = xorriso.read_text(live.path, media.MIC_GRUB_CFG, build.workdir) or ""
             plan.image_args = image_args_for_live(grub_cfg_args(text))
         kept = []
@@ -214,9 +220,7 @@ def remaster_keeps(request: LiveIsoRequest, plan: LivePlan, saved: SavedConfig) 
         return False
     if (plan.compression, plan.compression_level) != (saved.compression, saved.compression_level):
         return False
-    if request.secure_boot == "off" and plan.secure_boot or request.secure_boot == "required" and not plan.secure_boot:
-        return False
-    return True
+    return SecureBoot(request.secure_boot).accepts(plan.secure_boot)
 
 
 def space_needed(info, build, output, customizing):
