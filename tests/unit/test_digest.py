@@ -203,7 +203,7 @@ def test_stamp_round_trip(tmp_path):
     assert stamp["output"]["size"] == len(b"output-bytes")
     assert stamp["output"]["identity"] == digest.file_identity(str(out))
     assert stamp["kind"] == "image_customize"
-    assert [n for n in os.listdir(str(tmp_path)) if n.startswith(".liveiso-stamp-")] == []
+    assert [n for n in os.listdir(str(tmp_path)) if n.startswith(".")] == []  # no temp file left
     with open(str(out) + ".liveiso.json") as handle:
         assert json.load(handle) == stamp
 

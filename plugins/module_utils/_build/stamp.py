@@ -17,8 +17,8 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import atomic_write
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import file_identity, sha256_file, tree_digest
 
 
@@ -106,11 +106,5 @@ def stamp_checksum(output, stamp, wanted):
 
 
 def _save_stamp(output, stamp):
-    directory = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(prefix=".liveiso-stamp-", dir=directory)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(stamp, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, stamp_path(output))
+    atomic_write(stamp_path(output), json.dumps(stamp, indent=2, sort_keys=True) + "\n", 0o644)
     return stamp

@@ -13,6 +13,7 @@ import os
 import re
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import set_mtime
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso.xorriso import list_files, read_text
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
 
@@ -65,8 +66,7 @@ def open_live_iso(path, workdir):
 def _write(path, text, mtime=None):
     with open(path, "w") as handle:
         handle.write(text)
-    if mtime is not None:
-        os.utime(path, (mtime, mtime))
+    set_mtime(path, mtime)
     return path
 
 

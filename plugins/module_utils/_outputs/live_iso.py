@@ -40,7 +40,9 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp im
     write_stamp,
 )
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import tools
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import set_mtime
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
@@ -70,8 +72,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs 
     make_squashfs,
 )
 
-TOOLS = ("qemu-img", "sfdisk", "blkid", "losetup", "mount", "umount", "chroot", "mksquashfs", "xorriso",
-         "grub-mkimage", "mkfs.vfat", "mcopy", "mmd", "mdir")
+TOOLS = tools.needed_by("liveos_iso")
 
 
 
@@ -170,8 +171,7 @@ def prepare_root(build, chroot, request, plan, notes, kernel_source=None):
                 shutil.copyfile(chroot.path(image_path), chain[name])
     plan.secure_boot = bool(chain)
     for path in [kernel, build.path("initrd.img")] + list((chain or {}).values()):
-        if epoch is not None:
-            os.utime(path, (epoch, epoch))
+        set_mtime(path, epoch)
     return chain
 
 
@@ -188,8 +188,7 @@ def write_full_iso(build, request, plan, chain, rootfs, extra_grafts=()):
             grafts.append(("/boot/grub/efiboot.img", efi_image))
             grafts += [("/EFI/BOOT/" + name, path) for name, path in sorted(efi_files.items())]
         for _media, path in grafts:
-            if epoch is not None:
-                os.utime(path, (epoch, epoch))
+            set_mtime(path, epoch)
     grafts += [("/boot/vmlinuz", build.path("vmlinuz")), ("/boot/initrd.img", build.path("initrd.img")),
                (media.ROOTFS, rootfs)]
     grafts += media_metadata(build, plan, epoch)
@@ -223,8 +222,7 @@ def build_from_disk(build, request, info, plan, notes):
                           request.source_date_epoch)
         with build.step("unmount-image"):
             stack.close()
-    if request.source_date_epoch is not None:
-        os.utime(rootfs, (request.source_date_epoch,) * 2)
+    set_mtime(rootfs, request.source_date_epoch)
     return write_full_iso(build, request, plan, chain, rootfs)
 
 
@@ -263,8 +261,7 @@ def build_from_iso(build, request, live, plan, notes):
             make_squashfs(root, rootfs, plan.compression, plan.compression_level, epoch)
         with build.step("unmount-image"):
             stack.close()
-    if epoch is not None:
-        os.utime(rootfs, (epoch, epoch))
+    set_mtime(rootfs, epoch)
     return write_full_iso(build, request, plan, chain, rootfs, kept)
 
 
