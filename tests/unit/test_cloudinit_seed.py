@@ -467,12 +467,6 @@ def test_write_seed_show_secrets_shows_user_data(tmp_path):
     assert by_name["vendor-data"]["after"] == files["vendor-data"]
 
 
-def test_unified_diff():
-    text = seed.unified_diff("a\nb\n", "a\nc\n", "meta-data")
-    assert text == "--- meta-data\n+++ meta-data\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n"
-    assert seed.unified_diff("same\n", "same\n", "x") == ""
-
-
 # ---------------------------------------------------------------- placement fragments
 
 LINK_SCRIPT = "set -e\nmkdir -p /var/lib/cloud/seed/\nln -s -T -f %s/cloud-init-data /var/lib/cloud/seed/nocloud\n"

@@ -218,7 +218,7 @@ def test_update_boot_configs(tmp_path):
     assert (root / "etc" / "default" / "grub").read_text() == \
         "GRUB_CMDLINE_LINUX=\"console=ttyS0 'ds=nocloud;s=file:///x/'\"\nGRUB_TIMEOUT=5\n"
     assert (root / "etc" / "kernel" / "cmdline").read_text() == "root=/dev/sda1 console=ttyS0 %s\n" % NOCLOUD
-    assert not any(name.endswith(".liveiso-new") for walked in os.walk(str(root)) for name in walked[2])
+    assert not any(name.startswith(".") for walked in os.walk(str(root)) for name in walked[2])  # no temp files
     assert update_boot_configs(chroot, ("console=ttyS0", NOCLOUD)) == []
     assert update_boot_configs(chroot_mod.Chroot(str(tmp_path / "empty-root")), ("quiet",)) == []
 

@@ -40,23 +40,28 @@ def test_mksquashfs_argv_xz_bcj():
         ] + FSTAB + ["-wildcards", "-e"] + EXCLUDES
 
 
-def test_mksquashfs_argv_gzip_lz4_processors():
-    assert squashfs.mksquashfs_argv("/r", "/d", "gzip", 9, processors=4) == [
+def test_mksquashfs_argv_gzip_lz4():
+    assert squashfs.mksquashfs_argv("/r", "/d", "gzip", 9) == [
         "mksquashfs", "/r", "/d", "-noappend", "-no-progress", "-xattrs", "-comp", "gzip", "-Xcompression-level",
-        "9", "-processors", "4"] + FSTAB + ["-wildcards", "-e"] + EXCLUDES
+        "9"] + FSTAB + ["-wildcards", "-e"] + EXCLUDES
     argv = squashfs.mksquashfs_argv("/r", "/d", "lz4")
     assert "-Xbcj" not in argv and "-Xcompression-level" not in argv
     assert argv[argv.index("-comp") + 1] == "lz4"
 
 
 def test_excludes_come_last():
-    argv = squashfs.mksquashfs_argv("/r", "/d", "xz", processors=2)
+    argv = squashfs.mksquashfs_argv("/r", "/d", squashfs.Compression.XZ, 6)
     assert argv[-len(EXCLUDES) - 4:] == FSTAB + ["-wildcards", "-e"] + EXCLUDES  # -e takes everything after it
 
 
 def test_compressors_and_levels():
     assert squashfs.COMPRESSORS == ("zstd", "xz", "gzip", "lz4")
     assert squashfs.LEVELS == {"zstd": (1, 22), "xz": None, "gzip": (1, 9), "lz4": None}
+    assert squashfs.Compression("zstd") is squashfs.Compression.ZSTD and squashfs.Compression.XZ == "xz"
+    assert squashfs.Compression.GZIP.mksquashfs_args(9) == ["-comp", "gzip", "-Xcompression-level", "9"]
+    assert squashfs.Compression.LZ4.level_bounds is None
+    with pytest.raises(ValueError):
+        squashfs.mksquashfs_argv("/r", "/d", "lzo")
 
 
 TOOLS_MISSING = [tool for tool in ("mksquashfs", "unsquashfs") if not shutil.which(tool, path=clean_env()["PATH"])]

@@ -169,5 +169,4 @@ def stamp_checksum(output: str, stamp: Stamp, wanted: bool) -> Optional[str]:
 
 
 def _save_stamp(output: str, stamp: Stamp) -> None:
-    atomic_write(stamp_path(output), json.dumps(stamp.to_json(), indent=2, sort_keys=True) + "\n",
-                 prefix=".liveiso-stamp-")
+    atomic_write(stamp_path(output), json.dumps(stamp.to_json(), indent=2, sort_keys=True) + "\n", 0o644)

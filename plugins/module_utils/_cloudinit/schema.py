@@ -24,6 +24,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats 
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image, mounted_squashfs
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import media
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import DRACUT_MODULE_DIRS
 
 WORK = "/run/liveiso-seed"
 LINE_RE = re.compile(r"(?:line |:)(\d+)")
@@ -47,7 +48,7 @@ def image_root(image, workdir):
 
 def live_medium(chroot):
     """Where the image's initramfs mounts the live medium: dracut or Debian's live-boot."""
-    for base in ("/usr/lib/dracut/modules.d", "/lib/dracut/modules.d"):
+    for base in DRACUT_MODULE_DIRS:
         if os.path.isdir(chroot.path(base + "/90dmsquash-live")):
             return MEDIUM_PATHS["dracut"]
     if os.path.isdir(chroot.path("/usr/lib/live/boot")) or os.path.isfile(chroot.path("/bin/live-boot")):

@@ -11,14 +11,14 @@ here; :mod:`seed_schema` runs the target image's own ``cloud-init schema`` on to
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import re
-import tempfile
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import atomic_write
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import register_secret
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import DRACUT_LIVE_MEDIUM
 
 try:
     import yaml
@@ -31,7 +31,7 @@ USER_DATA_HEADERS = ("#cloud-config", "#!", "#include", "#cloud-boothook", "#par
 V1_TYPES = ("physical", "bond", "bridge", "vlan", "nameserver", "route", "infiniband")
 V2_SECTIONS = ("ethernets", "bonds", "bridges", "vlans", "wifis", "renderer", "version")
 SECRET_KEYS = ("passwd", "password", "private", "chpasswd", "psk", "token", "secret")
-MEDIUM_PATHS = {"dracut": "/run/initramfs/live", "live-boot": "/run/live/medium"}
+MEDIUM_PATHS = {"dracut": DRACUT_LIVE_MEDIUM, "live-boot": "/run/live/medium"}
 
 
 class SeedError(ConfigError):
@@ -305,11 +305,7 @@ def write_seed(dest, files, check_mode=False, show_secrets=False):
                           "before": _summary(before), "after": _summary(files[name])})
         if not check_mode:
             os.makedirs(dest, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix="." + name + ".", dir=dest)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(files[name])
-            os.chmod(tmp, file_mode(name))
-            os.replace(tmp, path)
+            atomic_write(path, files[name], file_mode(name))
     return changed, diffs
 
 
@@ -326,11 +322,7 @@ def _summary(text):
         len(text.splitlines()), hashlib.sha256(text.encode()).hexdigest()[:16])
 
 
-def unified_diff(before, after, name):
-    return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), name, name))
-
-
-def config_fragment(placement, seed_dir, medium="/run/initramfs/live", media_dir="/cloud-init-data", files=FILES):
+def config_fragment(placement, seed_dir, medium=DRACUT_LIVE_MEDIUM, media_dir="/cloud-init-data", files=FILES):
     """The configuration fragment that puts this seed on the ISO or in the root filesystem (iso-support.md)."""
     present = [name for name in FILES if name in files]
     if placement == "iso":

@@ -1,7 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Copy a file the cheapest way the filesystem allows (private to this collection).
+"""Write and copy files (private to this collection): atomic writes, mtimes, and copies the cheapest way the
+filesystem allows.
+
+:func:`atomic_write` writes a file so that a reader (or a crash) sees the old content or the new, never a
+part; :func:`set_mtime` stamps files with ``source_date_epoch`` for reproducible outputs.
 
 On xfs and btrfs the copy is a reflink (``FICLONE``): no data moves, whatever the size, and the input's
 blocks are shared copy-on-write, so writing to the copy never changes the input. Elsewhere the kernel copies
@@ -10,18 +14,20 @@ blocks are shared copy-on-write, so writing to the copy never changes the input.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import os
 import tempfile
+import threading
+from typing import BinaryIO, Literal, Optional, Tuple, Union
 
-FICLONE = 0x40049409  # _IOW(0x94, 9, int) from linux/fs.h
-_CHUNK = 64 << 20
-_NOT_HERE = (errno.EXDEV, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL, errno.ENOTTY, errno.EPERM, errno.EBADF)
+FICLONE: int = 0x40049409  # _IOW(0x94, 9, int) from linux/fs.h
+_CHUNK: int = 64 << 20
+_NOT_HERE: Tuple[int, ...] = (errno.EXDEV, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL, errno.ENOTTY, errno.EPERM,
+                              errno.EBADF)
 
 
-def _clone(src, dst):
+def _clone(src: BinaryIO, dst: BinaryIO) -> bool:
     try:
         fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
         return True
@@ -31,14 +37,14 @@ def _clone(src, dst):
         return False
 
 
-def reflink(source, dest):
+def reflink(source: str, dest: str) -> bool:
     """Make ``dest`` a reflink copy of ``source`` (no data moves); False, with ``dest`` empty, where the
     filesystem cannot."""
     with open(source, "rb") as src, _open_empty(dest) as dst:
         return _clone(src, dst)
 
 
-def _open_empty(dest):
+def _open_empty(dest: str) -> BinaryIO:
     """``dest`` opened for writing, created or emptied - emptied only if it has bytes: on ext4, truncating a
     file (even an empty one, such as a fresh temp file) makes its close() flush every byte written since
     ("auto_da_alloc"), which costs a fast-path copy as much as the copy itself."""
@@ -52,7 +58,8 @@ def _open_empty(dest):
     return open(fd, "wb")
 
 
-def clone_or_copy(source, dest, length=None, cancel=None):
+def clone_or_copy(source: str, dest: str, length: Optional[int] = None, cancel: Optional[threading.Event] = None
+                  ) -> Literal["reflink", "copy"]:
     """Copy ``source`` (its first ``length`` bytes, default all) to ``dest`` (created or emptied); return
     ``"reflink"`` or ``"copy"``. ``cancel`` (a threading.Event) stops a copy between 64 MiB chunks."""
     with open(source, "rb") as src, _open_empty(dest) as dst:
@@ -88,7 +95,7 @@ def clone_or_copy(source, dest, length=None, cancel=None):
     return "copy"
 
 
-def copy_range(path, size, out, offset):
+def copy_range(path: str, size: int, out: int, offset: int) -> None:
     """Copy the first ``size`` bytes of the file ``path`` into the open file descriptor ``out`` at ``offset``:
     in the kernel where it can (``copy_file_range``; the same filesystem), else read and written here."""
     with open(path, "rb", buffering=0) as source:
@@ -110,18 +117,36 @@ def copy_range(path, size, out, offset):
             written += len(block)
 
 
-def atomic_write(path: str, data: "str | bytes", mode: int = 0o644, prefix: "str | None" = None) -> None:
-    """Write ``data`` to ``path`` atomically: a temp file in the same directory, synced, renamed over it."""
+def atomic_write(path: str, data: Union[bytes, str], mode: int = 0o644, owner: Optional[Tuple[int, int]] = None,
+                 fsync: bool = True) -> None:
+    """Replace ``path`` with ``data`` (str: UTF-8) in one step: a temp file in the same directory, written,
+    given ``mode`` (and ``owner`` (uid, gid)), synced to disk (``fsync``), then renamed over ``path``.
+
+    A reader sees the old file or the new one, never a part; a crash leaves the old one (or, without
+    ``fsync``, possibly an empty new one: use ``fsync=False`` only for files of a work copy that is thrown
+    away on failure). A symlink at ``path`` is replaced, not followed; the temp file is removed on failure.
+    """
+    if isinstance(data, str):
+        data = data.encode()
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=prefix or "." + os.path.basename(path) + ".", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode() if isinstance(data, str) else data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
+            handle.write(data)
+            if owner is not None:
+                os.fchown(handle.fileno(), owner[0], owner[1])
+            os.fchmod(handle.fileno(), mode)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
+
+
+def set_mtime(path: str, epoch: Optional[int]) -> None:
+    """Set the access and modification times of ``path`` to ``epoch`` (seconds); None leaves them."""
+    if epoch is not None:
+        os.utime(path, (epoch, epoch))

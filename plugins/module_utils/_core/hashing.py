@@ -7,11 +7,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import List, Optional, Protocol, TypeVar, Union
 
-CHUNK = 4 << 20
+CHUNK: int = 4 << 20
 
 
-def hash_range(digest, path, start=0, end=None):
+class Digest(Protocol):
+    """What :func:`hash_range` feeds: a hashlib object."""
+
+    def update(self, data: Union[bytes, memoryview], /) -> None: ...
+
+
+D = TypeVar("D", bound=Digest)
+
+
+def hash_range(digest: D, path: str, start: int = 0, end: Optional[int] = None) -> D:
     """Feed ``path``'s bytes [start, end) into ``digest`` (a hashlib object); past the file's end, zeros (as
     a hole reads). Read, not mapped: a file that shrinks under us ends early instead of raising SIGBUS."""
     buffer = bytearray(CHUNK)
@@ -34,17 +44,18 @@ def hash_range(digest, path, start=0, end=None):
     return digest
 
 
-def sha256_file(path):
+def sha256_file(path: str) -> str:
     """sha256 of ``path`` (hex)."""
     return hash_range(hashlib.sha256(), path).hexdigest()
 
 
-def file_identity(path):
+def file_identity(path: str) -> List[int]:
+    """What tells a file apart from a changed one without reading it: [size, mtime_ns, inode, device]."""
     st = os.stat(path)
     return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
 
 
-def tree_digest(path):
+def tree_digest(path: str) -> str:
     """Digest of a file, or of a directory tree (names, modes, link targets, contents)."""
     if os.path.isfile(path):
         return sha256_file(path)
@@ -60,21 +71,3 @@ def tree_digest(path):
             digest.update(("%s\0%o\0" % (rel, st.st_mode)).encode())
             digest.update((os.readlink(full) if os.path.islink(full) else sha256_file(full)).encode())
     return digest.hexdigest()
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

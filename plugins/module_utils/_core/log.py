@@ -7,4 +7,4 @@ from __future__ import annotations
 
 import logging
 
-LOG = logging.getLogger("liveiso.customizer")
+LOG: logging.Logger = logging.getLogger("liveiso.customizer")

@@ -18,49 +18,20 @@ import shutil
 import signal
 import subprocess
 import time
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import tools
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import redact
 
-# Host tool -> Debian package that provides it (named in "missing tool" errors).
-TOOL_PACKAGES = {
-    "blkid": "util-linux",
-    "chroot": "coreutils",
-    "cp": "coreutils",
-    "debootstrap": "debootstrap",
-    "dd": "coreutils",
-    "findmnt": "util-linux",
-    "grub-mkimage": "grub-common",
-    "losetup": "mount",
-    "mcopy": "mtools",
-    "mdel": "mtools",
-    "mdir": "mtools",
-    "mformat": "mtools",
-    "mkfs.ext4": "e2fsprogs",
-    "mkfs.vfat": "dosfstools",
-    "mksquashfs": "squashfs-tools",
-    "mmd": "mtools",
-    "mount": "mount",
-    "mrd": "mtools",
-    "qemu-img": "qemu-utils",
-    "qemu-system-x86_64": "qemu-system-x86",
-    "sfdisk": "fdisk",
-    "umount": "mount",
-    "unsquashfs": "squashfs-tools",
-    "xorriso": "xorriso",
-}
+CHILD_PATH: str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-
-
-
-
-
-def clean_env(extra=None):
-    """A minimal, predictable environment for child processes."""
+def clean_env(extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """A minimal, predictable environment for child processes (``extra`` merged over it)."""
     env = {
-        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PATH": CHILD_PATH,
         "LC_ALL": "C",
         "LANG": "C",
         "HOME": "/root",
@@ -73,11 +44,22 @@ def clean_env(extra=None):
     return env
 
 
-def require_tools(*names):
-    """Fail with the Debian packages to install if any host tool is missing."""
-    missing = [name for name in names if shutil.which(name, path=clean_env()["PATH"]) is None]
+def source_date_env(epoch: Optional[int]) -> Dict[str, str]:
+    """``SOURCE_DATE_EPOCH`` for a child's ``extra_env`` (reproducible outputs); empty for None."""
+    return {} if epoch is None else {"SOURCE_DATE_EPOCH": str(epoch)}
+
+
+def _present(name: str) -> bool:
+    if name.startswith("/"):
+        return os.path.exists(name)
+    return shutil.which(name, path=clean_env()["PATH"]) is not None
+
+
+def require_tools(*names: str) -> None:
+    """Fail with the Debian packages to install if any host tool (or host file: an absolute path) is missing."""
+    missing = [name for name in names if not _present(name)]
     if missing:
-        packages = sorted({TOOL_PACKAGES.get(name, name) for name in missing})
+        packages = sorted({tools.debian_package(name) for name in missing})
         raise HostError(
             "missing host tool(s): %s." % ", ".join(missing),
             "Install them with: apt-get install %s"
@@ -85,7 +67,7 @@ def require_tools(*names):
         )
 
 
-def tail(text, lines=20):
+def tail(text: Optional[str], lines: int = 20) -> str:
     """The last ``lines`` non-empty lines of ``text``, joined with ' | '."""
     rows = [row.rstrip() for row in (text or "").splitlines() if row.strip()]
     return redact(" | ".join(rows[-lines:]))
@@ -96,7 +78,7 @@ class Result(object):
 
     __slots__ = ("argv", "returncode", "stdout", "stderr", "seconds")
 
-    def __init__(self, argv, returncode, stdout, stderr, seconds):
+    def __init__(self, argv: List[str], returncode: int, stdout: str, stderr: str, seconds: float) -> None:
         self.argv = argv
         self.returncode = returncode
         self.stdout = stdout
@@ -104,7 +86,7 @@ class Result(object):
         self.seconds = seconds
 
 
-def stop_process_group(proc, grace=5.0):
+def stop_process_group(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
     """Stop ``proc`` and everything it started (its process group): SIGTERM, then SIGKILL after ``grace``."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 30.0)):
         try:
@@ -123,23 +105,28 @@ def stop_process_group(proc, grace=5.0):
         proc.communicate(timeout=5)
 
 
-def run(argv, check=True, input=None, env=None, cwd=None, merge_output=False, timeout=None, what=None,
-        tail_lines=20):
+def run(argv: Sequence[object], check: bool = True, input: Union[str, bytes, None] = None,
+        env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None, merge_output: bool = False,
+        timeout: Optional[float] = None, what: Optional[str] = None, tail_lines: int = 20,
+        extra_env: Optional[Mapping[str, str]] = None) -> Result:
     """Run ``argv`` and return a :class:`Result`; raise CommandError on failure if ``check``.
 
-    ``merge_output`` sends stderr into stdout (for scripts, whose interleaved
-    output is what a user wants to see). ``what`` names the command in errors.
+    The child's environment is :func:`clean_env` with ``extra_env`` merged over it; ``env`` replaces the
+    clean environment as a whole (``extra_env`` is still merged over it). ``merge_output`` sends stderr into
+    stdout (for scripts, whose interleaved output is what a user wants to see). ``what`` names the command
+    in errors.
     """
-    argv = [str(a) for a in argv]
-    child_env = clean_env() if env is None else env
-    LOG.info("$ %s", redact(" ".join(argv)))
+    args = [str(a) for a in argv]
+    child_env = dict(clean_env() if env is None else env)
+    child_env.update(extra_env or {})
+    LOG.info("$ %s", redact(" ".join(args)))
     start = time.monotonic()
     try:
         # A session (and process group) of its own: on an interruption or a timeout the whole tree
         # (dracut's subshells, a script's children in the chroot) is stopped, not just the direct child,
         # so nothing keeps the image's mounts busy.
         proc = subprocess.Popen(
-            argv,
+            args,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
@@ -148,26 +135,25 @@ def run(argv, check=True, input=None, env=None, cwd=None, merge_output=False, ti
             start_new_session=True,
         )
     except FileNotFoundError:
-        require_tools(argv[0])
+        require_tools(args[0])
         raise
     try:
         out, err = proc.communicate(input.encode() if isinstance(input, str) else input, timeout=timeout)
     except subprocess.TimeoutExpired:
         stop_process_group(proc)
-        raise CommandError([redact(a) for a in argv], "timeout", "no result after %s seconds" % timeout, what=what)
+        raise CommandError([redact(a) for a in args], "timeout", "no result after %s seconds" % timeout, what=what)
     except BaseException:
         stop_process_group(proc)
         raise
-    proc.stdout, proc.stderr = out, err
     seconds = time.monotonic() - start
-    stdout = proc.stdout.decode("utf-8", "replace")
-    stderr = proc.stderr.decode("utf-8", "replace") if proc.stderr is not None else ""
+    stdout = out.decode("utf-8", "replace")
+    stderr = err.decode("utf-8", "replace") if err is not None else ""
     if stdout.strip():
         LOG.debug("%s", redact(stdout.rstrip()))
     if stderr.strip():
         LOG.debug("stderr: %s", redact(stderr.rstrip()))
     LOG.info("  exit %s after %.2fs", proc.returncode, seconds)
     if check and proc.returncode != 0:
-        raise CommandError([redact(a) for a in argv], proc.returncode,
+        raise CommandError([redact(a) for a in args], proc.returncode,
                            tail(stderr, tail_lines) or tail(stdout, tail_lines), what=what)
-    return Result(argv, proc.returncode, stdout, stderr, seconds)
+    return Result(args, proc.returncode, stdout, stderr, seconds)

@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import os
 import posixpath
+from typing import List
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, ImageError
 
-MAX_SYMLINKS = 40
+MAX_SYMLINKS: int = 40
 
 
-def resolve_in_root(root, path, follow_final=True):
+def resolve_in_root(root: str, path: str, follow_final: bool = True) -> str:
     """Host path of image path ``path`` under ``root``, following symlinks inside the root only."""
     root = os.path.realpath(root)
     if not path.startswith("/"):
         path = "/" + path
     pending = [part for part in path.split("/") if part]
-    resolved = []  # components below root, all existing non-symlinks (or not yet existing)
+    resolved: List[str] = []  # components below root, all existing non-symlinks (or not yet existing)
     hops = 0
     while pending:
         part = pending.pop(0)
@@ -51,7 +52,7 @@ def resolve_in_root(root, path, follow_final=True):
     return os.path.join(root, *resolved) if resolved else root
 
 
-def image_path(value, key_path):
+def image_path(value: object, key_path: str) -> str:
     """Validate an absolute, normalised destination path inside an image; return it normalised."""
     if not isinstance(value, str) or not value:
         raise ConfigError(key_path, "must be a non-empty absolute path")

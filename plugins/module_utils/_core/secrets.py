@@ -7,16 +7,26 @@ masked as ``********`` wherever the library logs or reports text, and handed to 
 
 from __future__ import annotations
 
-_SECRETS = set()
+from typing import Optional, Set, overload
+
+_SECRETS: Set[str] = set()
 
 
-def register_secret(value):
+def register_secret(value: object) -> None:
     """Mask ``value`` wherever this library logs or reports text."""
     if value and isinstance(value, str) and len(value) >= 4:
         _SECRETS.add(value)
 
 
-def redact(text):
+@overload
+def redact(text: str) -> str: ...
+
+
+@overload
+def redact(text: None) -> None: ...
+
+
+def redact(text: Optional[str]) -> Optional[str]:
     """Replace every registered secret in ``text`` with ``********``."""
     if not text:
         return text

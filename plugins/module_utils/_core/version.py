@@ -6,4 +6,4 @@
 Kept equal to galaxy.yml's version (a unit test checks it).
 """
 
-COLLECTION_VERSION = "0.1.0"
+COLLECTION_VERSION: str = "0.1.0"

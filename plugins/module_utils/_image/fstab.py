@@ -7,25 +7,31 @@ PARTUUID=, PARTLABEL=, /dev/disk/by-*) (private to this collection).
 
 from __future__ import annotations
 
+from typing import List, Optional, Sequence
+
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.partitions import Partition
+
 
 class FstabEntry(object):
-    def __init__(self, spec, mountpoint, fstype, options):
+    """One fstab line: device spec, mount point, filesystem type, mount options."""
+
+    def __init__(self, spec: str, mountpoint: str, fstype: str, options: List[str]) -> None:
         self.spec = spec
         self.mountpoint = mountpoint
         self.fstype = fstype
         self.options = options
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "FstabEntry(%r, %r, %r)" % (self.spec, self.mountpoint, self.fstype)
 
 
-def _fstab_unescape(value):
+def _fstab_unescape(value: str) -> str:
     return value.replace("\\040", " ").replace("\\011", "\t")
 
 
-def parse_fstab(text):
+def parse_fstab(text: str) -> List[FstabEntry]:
     """Entries of an fstab, octal escapes (\\040) decoded."""
-    entries = []
+    entries: List[FstabEntry] = []
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
@@ -38,7 +44,7 @@ def parse_fstab(text):
     return entries
 
 
-def find_partition(partitions, spec):
+def find_partition(partitions: Sequence[Partition], spec: str) -> Optional[Partition]:
     """The partition an fstab device spec names, or None."""
     for prefix, key in (("/dev/disk/by-uuid/", "UUID="), ("/dev/disk/by-label/", "LABEL="),
                         ("/dev/disk/by-partuuid/", "PARTUUID="), ("/dev/disk/by-partlabel/", "PARTLABEL=")):

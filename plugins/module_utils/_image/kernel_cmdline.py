@@ -16,22 +16,30 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-GRUB_LINUX_RE = re.compile(r"^(\s*(?:linux|linuxefi|linux16)\s+\S+)(.*)$")
-GRUB_SPECIAL = set(" \t;&|<>$\"'{}\\#")
-GRUB_CONFIGS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/efi/EFI/BOOT/grub.cfg")
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import os_errors_as
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import atomic_write
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
+
+GRUB_LINUX_RE: re.Pattern[str] = re.compile(r"^(\s*(?:linux|linuxefi|linux16)\s+\S+)(.*)$")
+GRUB_SPECIAL: Set[str] = set(" \t;&|<>$\"'{}\\#")
+GRUB_CONFIGS: Tuple[str, ...] = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/efi/EFI/BOOT/grub.cfg")
 
 
-def grub_quote(arg):
+def grub_quote(arg: str) -> str:
     """Quote ``arg`` for a GRUB script word; plain arguments stay as they are."""
     if not arg or any(c in GRUB_SPECIAL for c in arg):
         return "'" + arg.replace("'", "'\\''") + "'"
     return arg
 
 
-def grub_words(text):
+def grub_words(text: str) -> List[str]:
     """Split a GRUB ``linux`` argument string into the words the kernel receives."""
-    words, current, quote, escaped, in_word = [], [], None, False, False
+    words: List[str] = []
+    current: List[str] = []
+    quote: Optional[str] = None
+    escaped = in_word = False
     for char in text:
         if escaped:
             current.append(char)
@@ -66,9 +74,10 @@ def grub_words(text):
     return words
 
 
-def missing_args(existing, new):
+def missing_args(existing: Iterable[str], new: Iterable[str]) -> List[str]:
+    """The arguments of ``new`` not in ``existing`` (nor repeated), in order."""
     present = set(existing)
-    result = []
+    result: List[str] = []
     for arg in new:
         if arg not in present:
             result.append(arg)
@@ -76,7 +85,7 @@ def missing_args(existing, new):
     return result
 
 
-def append_to_grub_cfg(text, args):
+def append_to_grub_cfg(text: str, args: Sequence[str]) -> str:
     """``text`` with ``args`` appended to every linux line that lacks them."""
     lines = []
     for line in text.splitlines(True):
@@ -91,7 +100,7 @@ def append_to_grub_cfg(text, args):
     return "".join(lines)
 
 
-def grub_cfg_args(text):
+def grub_cfg_args(text: str) -> List[str]:
     """The kernel arguments of the first linux line of a grub.cfg (kernel path excluded)."""
     for line in text.splitlines():
         match = GRUB_LINUX_RE.match(line)
@@ -100,16 +109,18 @@ def grub_cfg_args(text):
     return []
 
 
-_SHELL_DQ_ESCAPES = {"\\": "\\\\", '"': '\\"', "$": "\\$", "`": "\\`"}
+_SHELL_DQ_ESCAPES: Dict[str, str] = {"\\": "\\\\", '"': '\\"', "$": "\\$", "`": "\\`"}
 
 
-def shell_dq_escape(text):
+def shell_dq_escape(text: str) -> str:
     """Escape ``text`` for a POSIX shell double-quoted string."""
     return "".join(_SHELL_DQ_ESCAPES.get(char, char) for char in text)
 
 
-def shell_dq_unescape(text):
-    out, index = [], 0
+def shell_dq_unescape(text: str) -> str:
+    """The value of a POSIX shell double-quoted string's body (its backslash escapes undone)."""
+    out: List[str] = []
+    index = 0
     while index < len(text):
         char = text[index]
         if char == "\\" and index + 1 < len(text) and text[index + 1] in _SHELL_DQ_ESCAPES:
@@ -121,14 +132,14 @@ def shell_dq_unescape(text):
     return "".join(out)
 
 
-def append_to_default_grub(text, args):
+def append_to_default_grub(text: str, args: Sequence[str]) -> str:
     """``/etc/default/grub`` with ``args`` added to GRUB_CMDLINE_LINUX (created if absent).
 
     The file is sourced by a shell, and grub-mkconfig copies the value into the
     ``linux`` lines of grub.cfg: each argument is GRUB-quoted, then the whole
     value escaped for the shell's double quotes.
     """
-    def variable(name):
+    def variable(name: str) -> Tuple[Optional[re.Match[str]], List[str]]:
         pattern = re.compile(r'^%s=(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|(\S*))[ \t]*$' % name, re.M)
         match = pattern.search(text)
         if not match:
@@ -147,13 +158,14 @@ def append_to_default_grub(text, args):
     return text + ("" if not text or text.endswith("\n") else "\n") + line + "\n"
 
 
-def append_to_kernel_cmdline_file(text, args):
+def append_to_kernel_cmdline_file(text: str, args: Sequence[str]) -> str:
+    """``/etc/kernel/cmdline`` with ``args`` added."""
     current = text.split()
     add = missing_args(current, args)
     return text if not add else " ".join(current + add) + "\n"
 
 
-def append_to_bls_entry(text, args):
+def append_to_bls_entry(text: str, args: Sequence[str]) -> str:
     """A Boot Loader Specification entry (/boot/loader/entries/*.conf) with ``args`` on its options line."""
     lines = text.splitlines(True)
     for index, line in enumerate(lines):
@@ -166,10 +178,11 @@ def append_to_bls_entry(text, args):
     return text.rstrip("\n") + ("\n" if text else "") + "options " + " ".join(args) + "\n"
 
 
-def update_boot_configs(chroot, args):
+def update_boot_configs(chroot: Chroot, args: Sequence[str]) -> List[str]:
     """Append ``args`` in every boot configuration the image has; return the image paths changed."""
-    changed = []
-    targets = [(path, append_to_grub_cfg) for path in GRUB_CONFIGS]
+    changed: List[str] = []
+    targets: List[Tuple[str, Callable[[str, Sequence[str]], str]]] = [(path, append_to_grub_cfg)
+                                                                       for path in GRUB_CONFIGS]
     entries = chroot.path("/boot/loader/entries")
     if os.path.isdir(entries):
         targets += [("/boot/loader/entries/" + name, append_to_bls_entry)
@@ -179,15 +192,11 @@ def update_boot_configs(chroot, args):
         host_path = chroot.path(image_path)
         if not os.path.isfile(host_path):
             continue
-        with open(host_path) as handle:
-            text = handle.read()
-        new = edit(text, list(args))
-        if new != text:
-            mode = os.stat(host_path).st_mode & 0o7777
-            tmp = host_path + ".liveiso-new"
-            with open(tmp, "w") as handle:
-                handle.write(new)
-            os.chmod(tmp, mode)
-            os.replace(tmp, host_path)
-            changed.append(image_path)
+        with os_errors_as("add kernel arguments to %s in the image" % image_path, host_path):
+            with open(host_path) as handle:
+                text = handle.read()
+            new = edit(text, list(args))
+            if new != text:
+                atomic_write(host_path, new, os.stat(host_path).st_mode & 0o7777, fsync=False)
+                changed.append(image_path)
     return changed

@@ -8,25 +8,37 @@ one held (see ``_build/workdir.py``).
 
 from __future__ import annotations
 
-_LEDGER = {"path": None}
+from typing import Dict, List, Optional, Tuple, Union
+
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
+
+_LEDGER: Dict[str, Optional[str]] = {"path": None}
 
 
-def set_ledger(path):
+class LedgerKind(StrEnum):
+    """What a ledger line records: ``loop<TAB>device<TAB>backing file`` or ``mount<TAB>target``."""
+
+    LOOP = "loop"
+    MOUNT = "mount"
+
+
+def set_ledger(path: Optional[str]) -> None:
     """Record every loop device and mount made from now on in ``path`` (None: stop recording).
 
     The ledger lives in the build's work directory; after a ``kill -9`` the next build reads it to release
-    exactly what the dead build held (see recovery.py).
+    exactly what the dead build held (see ``_build/workdir.py``).
     """
     _LEDGER["path"] = path
 
 
-def _record(kind, *values):
-    if _LEDGER["path"]:
-        with open(_LEDGER["path"], "a") as handle:
-            handle.write("\t".join((kind,) + values) + "\n")
+def _record(kind: Union[LedgerKind, str], *values: str) -> None:
+    path = _LEDGER["path"]
+    if path:
+        with open(path, "a") as handle:
+            handle.write("\t".join((LedgerKind(kind).value,) + values) + "\n")
 
 
-def read_ledger(path):
+def read_ledger(path: str) -> List[Tuple[str, ...]]:
     """[(kind, values...)] from a ledger file (missing file: [])."""
     try:
         with open(path) as handle:

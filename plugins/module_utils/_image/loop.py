@@ -12,15 +12,16 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from typing import Iterator, List, Optional
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import run
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.signals import _deferred_signals
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.ledger import _record
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.signals import signals_held
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.ledger import LedgerKind, _record
 
 
-def attach_loop(path, offset=0, sizelimit=None, read_only=False):
+def attach_loop(path: str, offset: int = 0, sizelimit: Optional[int] = None, read_only: bool = False) -> str:
     """Attach ``path`` (from ``offset``, ``sizelimit`` bytes) to a free loop device; return its path."""
     argv = ["losetup", "--find", "--show"]
     if offset:
@@ -32,7 +33,7 @@ def attach_loop(path, offset=0, sizelimit=None, read_only=False):
     argv.append(path)
     try:
         device = run(argv, what="attaching a loop device").stdout.strip()
-        _record("loop", device, os.path.realpath(path))
+        _record(LedgerKind.LOOP, device, os.path.realpath(path))
         return device
     except CommandError as err:
         raise HostError(
@@ -41,7 +42,8 @@ def attach_loop(path, offset=0, sizelimit=None, read_only=False):
             "(e.g. --privileged).")
 
 
-def detach_loop(device):
+def detach_loop(device: str) -> None:
+    """Detach loop device ``device``, retrying while it is busy; a warning if it stays attached."""
     for attempt in range(10):
         result = run(["losetup", "--detach", device], check=False)
         if result.returncode == 0 or "No such device" in result.stderr:
@@ -51,22 +53,23 @@ def detach_loop(device):
 
 
 @contextlib.contextmanager
-def loop_device(path, offset=0, sizelimit=None, read_only=False):
+def loop_device(path: str, offset: int = 0, sizelimit: Optional[int] = None, read_only: bool = False
+                ) -> Iterator[str]:
     """``with loop_device(img, offset=..., sizelimit=...) as dev:``; detached on exit."""
-    with _deferred_signals():
+    with signals_held():
         device = attach_loop(path, offset, sizelimit, read_only)
     try:
         yield device
     finally:
-        with _deferred_signals():
+        with signals_held():
             detach_loop(device)
 
 
-def loops_backed_by(prefix):
+def loops_backed_by(prefix: str) -> List[str]:
     """Loop devices whose backing file lies at or below ``prefix``."""
     prefix = os.path.realpath(prefix)
     result = run(["losetup", "--list", "--noheadings", "--output", "NAME,BACK-FILE"], check=False)
-    found = []
+    found: List[str] = []
     for line in result.stdout.splitlines():
         parts = line.split(None, 1)
         if len(parts) == 2:

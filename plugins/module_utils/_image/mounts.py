@@ -13,26 +13,27 @@ import contextlib
 import os
 import re
 import time
+from typing import Iterator, List, Optional, Sequence, Set
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import run
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.signals import _deferred_signals
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.ledger import _record
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.signals import signals_held
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.ledger import LedgerKind, _record
 
 
-def _mount_targets():
+def _mount_targets() -> List[str]:
     """Mount points now, from /proc/self/mounts (octal escapes such as ``\\040`` decoded)."""
     with open("/proc/self/mounts") as handle:
         return [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[1])
                 for line in handle if line.strip()]
 
 
-def is_mounted(target):
+def is_mounted(target: str) -> bool:
     """Is ``target`` a mount point now (per /proc/self/mounts)?"""
     return os.path.realpath(target) in _mount_targets()
 
 
-def unmount(target):
+def unmount(target: str) -> None:
     """Unmount ``target``; retry while busy, then detach lazily as a last resort."""
     for attempt in range(8):
         if not is_mounted(target):
@@ -46,7 +47,8 @@ def unmount(target):
 
 
 @contextlib.contextmanager
-def mounted(source, target, fstype=None, options=None, bind=False):
+def mounted(source: str, target: str, fstype: Optional[str] = None, options: Optional[Sequence[str]] = None,
+            bind: bool = False) -> Iterator[str]:
     """Mount ``source`` at ``target`` for the block; ``target`` must exist."""
     argv = ["mount"]
     if bind:
@@ -56,17 +58,17 @@ def mounted(source, target, fstype=None, options=None, bind=False):
     if options:
         argv += ["-o", ",".join(options)]
     argv += [source, target]
-    with _deferred_signals():
-        _record("mount", os.path.realpath(target))
+    with signals_held():
+        _record(LedgerKind.MOUNT, os.path.realpath(target))
         run(argv, what="mounting %s at %s" % (source, target))
     try:
         yield target
     finally:
-        with _deferred_signals():
+        with signals_held():
             unmount(target)
 
 
-def kernel_filesystems():
+def kernel_filesystems() -> Set[str]:
     """Filesystem types the running kernel can mount now (from /proc/filesystems)."""
     try:
         with open("/proc/filesystems") as handle:
@@ -75,11 +77,9 @@ def kernel_filesystems():
         return set()
 
 
-def mounts_under(prefix):
+def mounts_under(prefix: str) -> List[str]:
     """Mount points at or below ``prefix`` (deepest first), from /proc/self/mounts."""
     prefix = os.path.realpath(prefix)
     found = [target for target in _mount_targets()
              if target == prefix or target.startswith(prefix.rstrip("/") + "/")]
     return sorted(found, key=len, reverse=True)
-
-

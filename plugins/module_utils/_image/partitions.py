@@ -10,18 +10,19 @@ The table is read with ``sfdisk -J`` and each filesystem is identified with
 from __future__ import annotations
 
 import json
+from typing import List, Tuple
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import run
 
-ESP_TYPES = {"c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "ef"}
-LINUX_FILESYSTEMS = ("ext4", "ext3", "ext2", "xfs", "btrfs")
+LINUX_FILESYSTEMS: Tuple[str, ...] = ("ext4", "ext3", "ext2", "xfs", "btrfs")
 
 
 class Partition(object):
     """One partition (or the whole disk when there is no table) and what lives in it."""
 
-    def __init__(self, number, offset, size, type_id="", partuuid="", partlabel=""):
+    def __init__(self, number: int, offset: int, size: int, type_id: str = "", partuuid: str = "",
+                 partlabel: str = "") -> None:
         self.number = number
         self.offset = offset
         self.size = size
@@ -32,15 +33,11 @@ class Partition(object):
         self.uuid = ""
         self.label = ""
 
-    @property
-    def is_esp(self):
-        return self.type_id in ESP_TYPES or (self.fstype == "vfat" and self.label.upper() in ("ESP", "EFI"))
-
-    def matches(self, spec):
+    def matches(self, spec: str) -> bool:
         """Does an fstab device spec (UUID=, LABEL=, PARTUUID=, PARTLABEL=) name this partition?"""
         if "=" not in spec:
             return False
-        key, dummy, value = spec.partition("=")
+        key, _, value = spec.partition("=")
         value = value.strip('"')
         key = key.upper()
         if key == "UUID":
@@ -53,18 +50,18 @@ class Partition(object):
             return bool(self.partlabel) and self.partlabel == value
         return False
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Partition(%s, offset=%s, size=%s, fstype=%s)" % (self.number, self.offset, self.size, self.fstype)
 
 
-def parse_sfdisk_json(text):
+def parse_sfdisk_json(text: str) -> Tuple[str, List[Partition]]:
     """Partitions from ``sfdisk -J`` output, with byte offsets and sizes."""
     try:
         table = json.loads(text)["partitiontable"]
     except (ValueError, KeyError) as err:
         raise ImageError("cannot parse the partition table (%s)." % err)
     sector = int(table.get("sectorsize", 512))
-    partitions = []
+    partitions: List[Partition] = []
     for index, entry in enumerate(table.get("partitions", []), start=1):
         node = entry.get("node", "")
         digits = ""
@@ -81,17 +78,17 @@ def parse_sfdisk_json(text):
             partuuid=entry.get("uuid", ""),
             partlabel=entry.get("name", ""),
         ))
-    return table.get("label", ""), partitions
+    return str(table.get("label", "")), partitions
 
 
-def probe_filesystem(image, partition):
+def probe_filesystem(image: str, partition: Partition) -> Partition:
     """Fill ``fstype``, ``uuid`` and ``label`` of ``partition`` from its superblock."""
     argv = ["blkid", "--probe", "--output", "export", "--offset", str(partition.offset)]
     if partition.size:
         argv += ["--size", str(partition.size)]
     result = run(argv + [image], check=False)
     for line in result.stdout.splitlines():
-        key, dummy, value = line.partition("=")
+        key, _, value = line.partition("=")
         if key == "TYPE":
             partition.fstype = value
         elif key == "UUID":
@@ -101,7 +98,7 @@ def probe_filesystem(image, partition):
     return partition
 
 
-def read_partitions(image, image_size):
+def read_partitions(image: str, image_size: int) -> List[Partition]:
     """All partitions of a raw image with their filesystems; the whole disk if it has no table."""
     result = run(["sfdisk", "--json", image], check=False)
     if result.returncode == 0 and result.stdout.strip():

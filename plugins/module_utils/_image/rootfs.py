@@ -14,58 +14,74 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Iterable, Iterator, List, NamedTuple, Optional, Sequence, Set, Tuple, Union
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CustomizerError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
+    CustomizerError,
+    ImageError,
+    os_errors_as,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import resolve_in_root
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.fat import extract, fat_as_directory
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.fat import (
+    fat_as_directory,
+    fat_extracted,
+    fat_mode,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.fstab import find_partition, parse_fstab
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.loop import loop_device
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import kernel_filesystems, mounted
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import mounted
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.partitions import (
     LINUX_FILESYSTEMS,
+    Partition,
     read_partitions,
 )
 
-SKIP_FSTYPES = {"swap", "proc", "sysfs", "tmpfs", "devpts", "nfs", "nfs4", "cifs", "none", "overlay", "bind",
+SKIP_FSTYPES: Set[str] = {"swap", "proc", "sysfs", "tmpfs", "devpts", "nfs", "nfs4", "cifs", "none", "overlay", "bind",
                 "efivarfs", "debugfs", "securityfs", "cgroup", "cgroup2"}
-BTRFS_ROOT_SUBVOLUMES = ("@", "root", "@rootfs")
+BTRFS_ROOT_SUBVOLUMES: Tuple[str, ...] = ("@", "root", "@rootfs")
 
 
+class MountMode(StrEnum):
+    """How :func:`mounted_image` mounts an image's filesystems."""
+
+    RW = "rw"            # writable: the build changes the (work copy) image itself
+    RO = "ro"            # read-only
+    OVERLAY = "overlay"  # read-only under writable overlays whose changes stay in the work directory
+
+    @property
+    def lower_read_only(self) -> bool:
+        """Are the image's filesystems themselves mounted read-only (the image file is never written)?"""
+        return self is not MountMode.RW
 
 
+class MountPoint(NamedTuple):
+    """One filesystem of a :class:`MountedImage`: where it is in the image, which partition, and how."""
 
-
-
-
-
-
-def fat_mode():
-    """'native' when this kernel mounts vfat, else 'mtools'; LIVEISO_FAT_MODE forces either."""
-    forced = os.environ.get("LIVEISO_FAT_MODE", "auto")
-    if forced in ("native", "mtools"):
-        return forced
-    return "native" if "vfat" in kernel_filesystems() else "mtools"
+    image_path: str
+    partition: Partition
+    how: str  # a MountMode's value, or "mtools copy"
 
 
 class MountedImage(object):
     """A mounted image: ``root`` is the host path of its ``/``."""
 
-    def __init__(self, raw, root, partitions, root_partition):
+    def __init__(self, raw: str, root: str, partitions: List[Partition], root_partition: Partition) -> None:
         self.raw = raw
         self.root = root
         self.partitions = partitions
         self.root_partition = root_partition
-        self.mountpoints = []  # (image path, partition, how)
+        self.mountpoints: List[MountPoint] = []
 
-    def describe(self):
+    def describe(self) -> str:
         return ", ".join("%s (partition %s, %s, %s)" % (mp, p.number, p.fstype, how)
                          for mp, p, how in self.mountpoints)
 
 
-def _looks_like_root(directory):
+def _looks_like_root(directory: str) -> bool:
     """Does ``directory`` hold an OS? Its os-release is looked up inside it (links resolved in the image)."""
-    def present(rel):
+    def present(rel: str) -> bool:
         try:
             return os.path.isfile(resolve_in_root(directory, rel))
         except (OSError, CustomizerError):
@@ -74,7 +90,8 @@ def _looks_like_root(directory):
 
 
 @contextlib.contextmanager
-def _mount_partition(raw, partition, target, options=None, read_only=False):
+def _mount_partition(raw: str, partition: Partition, target: str, options: Optional[Sequence[str]] = None,
+                     read_only: bool = False) -> Iterator[str]:
     opts = list(options or [])
     if read_only:
         opts.append("ro")
@@ -89,7 +106,7 @@ def _mount_partition(raw, partition, target, options=None, read_only=False):
 
 
 @contextlib.contextmanager
-def overlaid(lower, target, workdir, name):
+def overlaid(lower: str, target: str, workdir: str, name: str) -> Iterator[str]:
     """``target`` as a writable overlay over read-only ``lower``; changes live under ``workdir`` only."""
     upper = os.path.join(workdir, "upper", name)
     work = os.path.join(workdir, "ovl-work", name)
@@ -101,10 +118,11 @@ def overlaid(lower, target, workdir, name):
 
 
 @contextlib.contextmanager
-def _filesystem_at(raw, partition, target, options, mode, workdir):
-    """Mount ``partition`` at ``target``: writable ("rw"), read-only ("ro"), or read-only under an overlay."""
-    if mode != "overlay":
-        with _mount_partition(raw, partition, target, options, read_only=(mode == "ro")):
+def _filesystem_at(raw: str, partition: Partition, target: str, options: Optional[Sequence[str]], mode: MountMode,
+                   workdir: str) -> Iterator[str]:
+    """Mount ``partition`` at ``target``: writable (RW), read-only (RO), or read-only under an overlay."""
+    if mode is not MountMode.OVERLAY:
+        with _mount_partition(raw, partition, target, options, read_only=mode.lower_read_only):
             yield target
         return
     lower = os.path.join(workdir, "lower", str(partition.number))
@@ -114,7 +132,8 @@ def _filesystem_at(raw, partition, target, options, mode, workdir):
         yield target
 
 
-def _mount_root(stack, raw, partitions, root, mode, workdir, name=None):
+def _mount_root(stack: contextlib.ExitStack, raw: str, partitions: Sequence[Partition], root: str, mode: MountMode,
+                workdir: str, name: Optional[str] = None) -> Partition:
     """Mount the first Linux filesystem that holds an OS at ``root``; return its partition."""
     candidates = [p for p in partitions if p.fstype in LINUX_FILESYSTEMS]
     if not candidates:
@@ -122,9 +141,9 @@ def _mount_root(stack, raw, partitions, root, mode, workdir, name=None):
         raise ImageError("no Linux root filesystem found in %s (partitions: %s)." % (name or raw, found),
                          "Use a disk image with an ext4, xfs or btrfs root filesystem.")
     for partition in candidates:
-        attempts = [None]
+        attempts: List[Optional[str]] = [None]
         if partition.fstype == "btrfs":
-            attempts += ["subvol=" + name for name in BTRFS_ROOT_SUBVOLUMES]
+            attempts += ["subvol=" + subvolume for subvolume in BTRFS_ROOT_SUBVOLUMES]
         for option in attempts:
             with contextlib.ExitStack() as probe:
                 probe.enter_context(_filesystem_at(raw, partition, root, [option] if option else None, mode, workdir))
@@ -136,24 +155,29 @@ def _mount_root(stack, raw, partitions, root, mode, workdir, name=None):
 
 
 @contextlib.contextmanager
-def mounted_image(raw, workdir, mode="rw", skip_fstypes=(), name=None):
+def mounted_image(raw: str, workdir: str, mode: Union[MountMode, str] = MountMode.RW,
+                  skip_fstypes: Iterable[str] = (), name: Optional[str] = None) -> Iterator[MountedImage]:
     """``with mounted_image(raw, workdir) as image:`` the OS in ``raw`` mounted at ``image.root``.
 
-    ``mode``: "rw" changes ``raw`` itself (a work copy); "ro" mounts read-only; "overlay" mounts
-    read-only under writable overlays whose changes stay in ``workdir`` (``raw`` is never written).
-    Filesystems of a type in ``skip_fstypes`` are not mounted.
+    ``mode`` (a :class:`MountMode` or its value): "rw" changes ``raw`` itself (a work copy); "ro" mounts
+    read-only; "overlay" mounts read-only under writable overlays whose changes stay in ``workdir`` (``raw``
+    is never written). Filesystems of a type in ``skip_fstypes`` are not mounted.
     """
+    mode = MountMode(mode)
+    skip = set(skip_fstypes)
     partitions = read_partitions(raw, os.path.getsize(raw))
     root = os.path.join(workdir, "root")
     os.makedirs(root, exist_ok=True)
     with contextlib.ExitStack() as stack:
         root_partition = _mount_root(stack, raw, partitions, root, mode, workdir, name)
         image = MountedImage(raw, root, partitions, root_partition)
-        image.mountpoints.append(("/", root_partition, mode))
+        image.mountpoints.append(MountPoint("/", root_partition, mode.value))
         fstab_path = resolve_in_root(root, "/etc/fstab")
         entries = []
         if os.path.isfile(fstab_path):
-            with open(fstab_path) as handle:
+            with os_errors_as("read the image's /etc/fstab", fstab_path,
+                              "The image's /etc/fstab must be a readable file; fix the image."), \
+                    open(fstab_path) as handle:
                 entries = parse_fstab(handle.read())
         entries = [e for e in entries if e.fstype not in SKIP_FSTYPES and e.mountpoint.startswith("/")
                    and e.mountpoint != "/" and "noauto" not in e.options]
@@ -163,26 +187,28 @@ def mounted_image(raw, workdir, mode="rw", skip_fstypes=(), name=None):
                 LOG.warning("fstab entry %s %s names no filesystem in the image; not mounted",
                             entry.spec, entry.mountpoint)
                 continue
-            if partition.fstype in skip_fstypes:
+            if partition.fstype in skip:
                 continue
             target = resolve_in_root(root, entry.mountpoint)
-            os.makedirs(target, exist_ok=True)
-            if partition.fstype == "vfat" and fat_mode() == "mtools":
+            with os_errors_as("create the mount point %s in the image" % entry.mountpoint, target,
+                              "The image's fstab names a mount point its root filesystem cannot hold; fix the image."):
+                os.makedirs(target, exist_ok=True)
+            if partition.fstype == "vfat" and not fat_mode().mounts:
                 copy = os.path.join(workdir, "fat-%d" % partition.number)
-                stack.enter_context(fat_as_directory(raw, partition.offset, copy) if mode == "rw"
-                                    else _extracted_only(raw, partition.offset, copy))
+                stack.enter_context(fat_as_directory(raw, partition.offset, copy) if not mode.lower_read_only
+                                    else fat_extracted(raw, partition.offset, copy))
                 stack.enter_context(mounted(copy, target, bind=True))
-                image.mountpoints.append((entry.mountpoint, partition, "mtools copy"))
+                image.mountpoints.append(MountPoint(entry.mountpoint, partition, "mtools copy"))
             else:
                 options = [o for o in entry.options if o.startswith("subvol")] or None
                 stack.enter_context(_filesystem_at(raw, partition, target, options, mode, workdir))
-                image.mountpoints.append((entry.mountpoint, partition, mode))
+                image.mountpoints.append(MountPoint(entry.mountpoint, partition, mode.value))
         LOG.info("mounted %s: %s", raw, image.describe())
         yield image
 
 
 @contextlib.contextmanager
-def mounted_squashfs(squash, workdir, writable=True):
+def mounted_squashfs(squash: str, workdir: str, writable: bool = True) -> Iterator[str]:
     """A squashfs root filesystem image mounted read-only at ``workdir/root``, under an overlay if ``writable``."""
     lower = os.path.join(workdir, "lower-squashfs")
     root = os.path.join(workdir, "root")
@@ -196,9 +222,3 @@ def mounted_squashfs(squash, workdir, writable=True):
         else:
             stack.enter_context(mounted(device, root, fstype="squashfs", options=["ro"]))
         yield root
-
-
-@contextlib.contextmanager
-def _extracted_only(raw, offset, directory):
-    extract(raw, offset, directory)
-    yield directory

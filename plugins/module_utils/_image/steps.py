@@ -15,113 +15,146 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tempfile
+from typing import TYPE_CHECKING, Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union, overload
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
     CommandError,
     ConfigError,
     ScriptError,
     StepError,
+    os_errors_as,
+    user_os_error,
 )
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import tail
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import host_dns, services_held
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import atomic_write
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.protocols import StepTimer
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Result, tail
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot, host_dns, services_held
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import update_boot_configs
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.package_managers import detect
 
-MODULES_LOAD_FILE = "/etc/modules-load.d/modules-load.conf"
-MODULES_DISABLED_FILE = "/etc/modprobe.d/modules-disabled.conf"
-MODULE_OPTIONS_FILE = "/etc/modprobe.d/module-options.conf"
-SCRIPT_DIR = "/var/tmp/liveiso-customizer-scripts"
+if TYPE_CHECKING:  # the config model is read, never built, here
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config, Script
+
+MODULES_LOAD_FILE: str = "/etc/modules-load.d/modules-load.conf"
+MODULES_DISABLED_FILE: str = "/etc/modprobe.d/modules-disabled.conf"
+MODULE_OPTIONS_FILE: str = "/etc/modprobe.d/module-options.conf"
+# Where user scripts are copied inside the image while they run (removed after; left out of a live root).
+SCRIPT_DIR: str = "/var/tmp/liveiso-customizer-scripts"
 
 
 class StepContext(object):
     """What a step works with: the chroot of the mounted image and the typed config."""
 
-    def __init__(self, chroot, config):
+    def __init__(self, chroot: Chroot, config: Config) -> None:
         self.chroot = chroot
         self.config = config
-        self.notes = []  # facts worth returning to the user
+        self.notes: List[str] = []  # facts worth returning to the user
 
 
-class Step(object):
-    def __init__(self, name, func, wanted):
-        self.name = name
-        self.func = func
-        self.wanted = wanted
+class Step(NamedTuple):
+    """A named customization step and the test that says whether a config wants it."""
 
-    def __repr__(self):
+    name: str
+    func: Callable[[StepContext], None]
+    wanted: Callable[[Config], bool]
+
+    def __repr__(self) -> str:
         return "Step(%s)" % self.name
+
+
+class PasswdEntry(NamedTuple):
+    uid: int
+    gid: int
+    home: str
 
 
 # ---------------------------------------------------------------- file helpers
 
-def write_image_file(chroot, image_path, data, mode=0o644, uid=0, gid=0):
-    """Atomically write ``data`` (bytes or str) to ``image_path`` inside the image."""
+def write_image_file(chroot: Chroot, image_path: str, data: Union[bytes, str], mode: int = 0o644, uid: int = 0,
+                     gid: int = 0) -> str:
+    """Atomically write ``data`` (bytes or str) to ``image_path`` inside the image; return its host path."""
     target = chroot.path(image_path)
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    if isinstance(data, str):
-        data = data.encode()
-    fd, tmp = tempfile.mkstemp(prefix=".liveiso-", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chown(tmp, uid, gid)
-        os.chmod(tmp, mode)
-        if os.path.isdir(target) and not os.path.islink(target):
-            raise StepError("cannot write %s: a directory is in the way." % image_path)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    if os.path.isdir(target) and not os.path.islink(target):
+        raise StepError("cannot write %s: a directory is in the way." % image_path)
+    with os_errors_as("write %s in the image" % image_path, target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        # no fsync: the work copy is synced as a whole when it is unmounted, and thrown away on failure
+        atomic_write(target, data, mode, owner=(uid, gid), fsync=False)
     return target
 
 
-def read_image_file(chroot, image_path, default=""):
+@overload
+def read_image_file(chroot: Chroot, image_path: str, default: str = "") -> str: ...
+
+
+@overload
+def read_image_file(chroot: Chroot, image_path: str, default: None) -> Optional[str]: ...
+
+
+def read_image_file(chroot: Chroot, image_path: str, default: Optional[str] = "") -> Optional[str]:
+    """The text of ``image_path`` in the image, or ``default`` when it does not exist."""
     try:
         with open(chroot.path(image_path)) as handle:
             return handle.read()
     except (FileNotFoundError, NotADirectoryError):
         return default
+    except OSError as exc:
+        raise user_os_error(exc, "read %s in the image" % image_path) from exc
 
 
-def passwd_entry(chroot, name):
+def passwd_entry(chroot: Chroot, name: str) -> Optional[PasswdEntry]:
     """(uid, gid, home) of ``name`` from the image's /etc/passwd, or None."""
     for line in read_image_file(chroot, "/etc/passwd").splitlines():
         fields = line.split(":")
         if len(fields) >= 7 and fields[0] == name:
-            return int(fields[2]), int(fields[3]), fields[5]
+            return PasswdEntry(int(fields[2]), int(fields[3]), fields[5])
     return None
 
 
-def group_exists(chroot, name):
+def group_exists(chroot: Chroot, name: str) -> bool:
     return any(line.split(":")[0] == name for line in read_image_file(chroot, "/etc/group").splitlines())
 
 
-def _chroot_step(chroot, argv, what, key=None, **kwargs):
+def _chroot_step(chroot: Chroot, argv: Sequence[str], what: str, key: Optional[str] = None,
+                 input: Optional[str] = None) -> Result:
     try:
-        return chroot.run(argv, what=what, **kwargs)
+        return chroot.run(argv, what=what, input=input)
     except CommandError as err:
         prefix = key + ": " if key else ""
-        raise StepError("%s%s failed (exit %s): %s" % (prefix, what, err.returncode, err.output_tail))
+        raise StepError("%s%s failed (exit %s): %s" % (prefix, what, err.returncode, err.output_tail)) from err
+
+
+def _read_host_file(path: str, key: str) -> bytes:
+    """The bytes of host file ``path`` that config key ``key`` names."""
+    with os_errors_as("read %s" % key, path), open(path, "rb") as handle:
+        return handle.read()
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
+
+
+def _walk(top: str, key: str) -> Iterator[Tuple[str, List[str], List[str]]]:
+    """``os.walk(top)`` for config key ``key``, raising on a directory it cannot read (os.walk skips it)."""
+    with os_errors_as("read %s" % key):
+        yield from os.walk(top, onerror=_raise)
 
 
 # ---------------------------------------------------------------- steps
 
-def install_packages(ctx):
+def install_packages(ctx: StepContext) -> None:
     """remove -> update existing -> install -> update, with the image's own package manager."""
     packages = ctx.config.os.packages
     manager = detect(ctx.chroot)
     ctx.notes.append("package manager: %s" % manager.name)
 
-    def pm(argv, key, what):
+    def pm(argv: List[str], key: str, what: str) -> None:
         try:
             ctx.chroot.run(argv, env=manager.env, what=what, timeout=3600)
         except CommandError as err:
             raise StepError("config.os.packages.%s: %s failed (exit %s): %s"
                             % (key, what, err.returncode, err.output_tail),
-                            "Check the package names and that the image's repositories are reachable.")
+                            "Check the package names and that the image's repositories are reachable.") from err
 
     refresh = manager.refresh()
     if refresh:
@@ -139,8 +172,9 @@ def install_packages(ctx):
         ctx.chroot.run(clean, env=manager.env, check=False)
 
 
-def set_hostname(ctx):
+def set_hostname(ctx: StepContext) -> None:
     hostname = ctx.config.os.hostname
+    assert hostname is not None  # the step is wanted only with a hostname
     write_image_file(ctx.chroot, "/etc/hostname", hostname + "\n")
     hosts = read_image_file(ctx.chroot, "/etc/hosts", None)
     if hosts is not None:
@@ -157,7 +191,7 @@ def set_hostname(ctx):
         write_image_file(ctx.chroot, "/etc/hosts", "\n".join(lines) + "\n")
 
 
-def create_groups(ctx):
+def create_groups(ctx: StepContext) -> None:
     for index, group in enumerate(ctx.config.os.groups):
         key = "config.os.groups[%d]" % index
         if group_exists(ctx.chroot, group.name):
@@ -169,14 +203,14 @@ def create_groups(ctx):
         _chroot_step(ctx.chroot, argv, "creating group %s" % group.name, key)
 
 
-def configure_users(ctx):
+def configure_users(ctx: StepContext) -> None:
     for index, user in enumerate(ctx.config.os.users):
         key = "config.os.users[%d]" % index
         for group in ([user.primary_group] if user.primary_group else []) + list(user.secondary_groups):
             if not group_exists(ctx.chroot, group):
                 raise ConfigError(key, "group %r does not exist in the image" % group,
                                   "Add it under os.groups.")
-        options = []
+        options: List[str] = []
         if user.uid is not None:
             options += ["--uid", str(user.uid)]
         if user.primary_group:
@@ -216,18 +250,23 @@ def configure_users(ctx):
             _chroot_step(ctx.chroot, ["chage", "--maxdays", str(user.password_expires_days), "--", user.name],
                          "setting password expiry of %s" % user.name, key)
         if user.ssh_public_keys:
-            uid, gid, home = passwd_entry(ctx.chroot, user.name)
+            entry = passwd_entry(ctx.chroot, user.name)
+            if entry is None:
+                raise StepError("%s: user %s is not in the image's /etc/passwd after useradd." % (key, user.name),
+                                "Check the image's user database (/etc/passwd, nsswitch.conf).")
+            uid, gid, home = entry
             ssh_dir = ctx.chroot.path(home.rstrip("/") + "/.ssh")
-            os.makedirs(ssh_dir, exist_ok=True)
-            os.chown(ssh_dir, uid, gid)
-            os.chmod(ssh_dir, 0o700)
+            with os_errors_as("create %s/.ssh in the image" % home.rstrip("/"), ssh_dir):
+                os.makedirs(ssh_dir, exist_ok=True)
+                os.chown(ssh_dir, uid, gid)
+                os.chmod(ssh_dir, 0o700)
             write_image_file(ctx.chroot, home.rstrip("/") + "/.ssh/authorized_keys",
                              "\n".join(user.ssh_public_keys) + "\n", 0o600, uid, gid)
 
 
-def _mkdirs(chroot, image_dir, mode):
+def _mkdirs(chroot: Chroot, image_dir: str, mode: int) -> List[str]:
     """Create ``image_dir`` and missing parents inside the image with ``mode``; return created paths."""
-    created = []
+    created: List[str] = []
     parts = [p for p in image_dir.split("/") if p]
     for depth in range(1, len(parts) + 1):
         sub = "/" + "/".join(parts[:depth])
@@ -238,16 +277,17 @@ def _mkdirs(chroot, image_dir, mode):
             try:
                 os.mkdir(host)
             except OSError as err:
-                raise StepError("cannot create directory %s in the image: %s." % (sub, err.strerror))
+                raise StepError("cannot create directory %s in the image: %s." % (sub, err.strerror)) from err
             os.chmod(host, mode)
             created.append(sub)
     return created
 
 
-def copy_additional_dirs(ctx):
-    for spec in ctx.config.os.additional_dirs:
+def copy_additional_dirs(ctx: StepContext) -> None:
+    for index, spec in enumerate(ctx.config.os.additional_dirs):
+        key = "config.os.additionalDirs[%d].source" % index
         new_mode = spec.new_dir_permissions if spec.new_dir_permissions is not None else 0o755
-        for base, dirs, files in os.walk(spec.source):
+        for base, dirs, files in _walk(spec.source, key):
             rel = os.path.relpath(base, spec.source)
             image_dir = spec.destination if rel == "." else spec.destination.rstrip("/") + "/" + rel
             existed = os.path.isdir(ctx.chroot.path(image_dir))
@@ -259,42 +299,45 @@ def copy_additional_dirs(ctx):
                 image_file = image_dir.rstrip("/") + "/" + name
                 if os.path.islink(source):
                     target = ctx.chroot.path(image_file, follow_final=False)
-                    if os.path.lexists(target):
-                        os.unlink(target)
-                    os.symlink(os.readlink(source), target)
+                    with os_errors_as("copy the symlink %s into the image at %s" % (source, image_file), target):
+                        if os.path.lexists(target):
+                            os.unlink(target)
+                        os.symlink(os.readlink(source), target)
                     continue
+                body = _read_host_file(source, key)
                 mode = spec.child_file_permissions
                 if mode is None:
                     mode = stat.S_IMODE(os.stat(source).st_mode)
-                with open(source, "rb") as handle:
-                    write_image_file(ctx.chroot, image_file, handle.read(), mode)
+                write_image_file(ctx.chroot, image_file, body, mode)
 
 
-def copy_additional_files(ctx):
-    for spec in ctx.config.os.additional_files:
+def copy_additional_files(ctx: StepContext) -> None:
+    for index, spec in enumerate(ctx.config.os.additional_files):
+        data: Union[bytes, str]
         if spec.source:
-            with open(spec.source, "rb") as handle:
-                data = handle.read()
+            data = _read_host_file(spec.source, "config.os.additionalFiles[%d].source" % index)
             mode = spec.permissions if spec.permissions is not None else stat.S_IMODE(os.stat(spec.source).st_mode)
         else:
-            data = spec.content
+            data = spec.content or ""
             mode = spec.permissions if spec.permissions is not None else 0o644
         _mkdirs(ctx.chroot, os.path.dirname(spec.destination), 0o755)
         write_image_file(ctx.chroot, spec.destination, data, mode)
 
 
-def configure_services(ctx):
+def configure_services(ctx: StepContext) -> None:
     for verb, units in (("enable", ctx.config.os.services_enable), ("disable", ctx.config.os.services_disable)):
         for unit in units:
             try:
                 ctx.chroot.run(["systemctl", verb, unit], what="systemctl %s %s" % (verb, unit))
             except CommandError as err:
                 raise StepError("config.os.services.%s: cannot %s %s: %s" % (verb, verb, unit, err.output_tail),
-                                "Check the unit name; install its package under os.packages.")
+                                "Check the unit name; install its package under os.packages.") from err
 
 
-def configure_modules(ctx):
-    load, disabled, options = [], [], []
+def configure_modules(ctx: StepContext) -> None:
+    load: List[str] = []
+    disabled: List[str] = []
+    options: List[str] = []
     for module in ctx.config.os.modules:
         if module.load_mode == "always":
             load.append(module.name)
@@ -312,23 +355,23 @@ def configure_modules(ctx):
                              if add else existing)
 
 
-def set_kernel_command_line(ctx):
+def set_kernel_command_line(ctx: StepContext) -> None:
     changed = update_boot_configs(ctx.chroot, ctx.config.os.kernel_extra_args)
     ctx.notes.append("kernel command line updated in: %s" % (", ".join(changed) or "nothing (no boot config found)"))
 
 
-def run_scripts(ctx, scripts, key):
+def run_scripts(ctx: StepContext, scripts: Sequence[Script], key: str) -> None:
     """Run each script inside the image with cwd /, its interpreter, arguments and environment."""
     for index, script in enumerate(scripts):
         directory = ctx.chroot.path(SCRIPT_DIR)
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+        with os_errors_as("create %s in the image for the scripts" % SCRIPT_DIR, directory):
+            os.makedirs(directory, mode=0o700, exist_ok=True)
         try:
             image_file = "%s/%02d-%s" % (SCRIPT_DIR, index, os.path.basename(script.name).replace(" ", "_"))
             if script.path:
-                with open(script.path, "rb") as handle:
-                    body = handle.read()
+                body = _read_host_file(script.path, "%s[%d].path" % (key, index))
             else:
-                body = script.content.encode()
+                body = (script.content or "").encode()
             write_image_file(ctx.chroot, image_file, body, 0o700)
             argv = script.interpreter.split() + [image_file] + list(script.arguments)
             result = ctx.chroot.run(argv, env=dict(script.environment), check=False, merge_output=True)
@@ -340,17 +383,17 @@ def run_scripts(ctx, scripts, key):
             shutil.rmtree(directory, ignore_errors=True)
 
 
-def run_post_customization_scripts(ctx):
+def run_post_customization_scripts(ctx: StepContext) -> None:
     run_scripts(ctx, ctx.config.scripts.post_customization, "config.scripts.postCustomization")
 
 
-def run_finalize_customization_scripts(ctx):
+def run_finalize_customization_scripts(ctx: StepContext) -> None:
     run_scripts(ctx, ctx.config.scripts.finalize_customization, "config.scripts.finalizeCustomization")
 
 
 # The reference order: packages -> hostname -> users -> additionalDirs -> additionalFiles
 # -> services -> modules -> boot config -> postCustomization; then (own resolv.conf back) finalize.
-OS_STEPS = (
+OS_STEPS: Tuple[Step, ...] = (
     Step("install-packages", install_packages, lambda c: c.os.packages.any),
     Step("set-hostname", set_hostname, lambda c: c.os.hostname is not None),
     Step("create-groups", create_groups, lambda c: bool(c.os.groups)),
@@ -363,18 +406,18 @@ OS_STEPS = (
     Step("run-post-customization-scripts", run_post_customization_scripts,
          lambda c: bool(c.scripts.post_customization)),
 )
-FINALIZE_STEPS = (
+FINALIZE_STEPS: Tuple[Step, ...] = (
     Step("run-finalize-customization-scripts", run_finalize_customization_scripts,
          lambda c: bool(c.scripts.finalize_customization)),
 )
 
 
-def planned_steps(config):
+def planned_steps(config: Config) -> List[str]:
     """Names of the steps that will run for ``config``, in order."""
     return [step.name for step in OS_STEPS + FINALIZE_STEPS if step.wanted(config)]
 
 
-def run_steps(build, chroot, config):
+def run_steps(build: StepTimer, chroot: Chroot, config: Config) -> List[str]:
     """Every wanted customization step, in order, timed: the OS steps with the host's DNS and services held,
     then the finalize steps with the image's own resolv.conf back. Returns the steps' notes."""
     ctx = StepContext(chroot, config)

@@ -15,7 +15,8 @@ import os
 import re
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env, run
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import run, source_date_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.tools import BOOT_HYBRID_IMG
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import is_iso9660
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso.ecma119 import SYSTEM_AREA_BYTES
 
@@ -23,10 +24,6 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._iso.ecma119 im
 def graft_escape(path):
     """Escape a path for an ``-as mkisofs -graft-points`` pathspec (``=`` and ``\\``)."""
     return path.replace("\\", "\\\\").replace("=", "\\=")
-
-
-def _env(source_date_epoch=None):
-    return clean_env({"SOURCE_DATE_EPOCH": str(source_date_epoch)} if source_date_epoch is not None else None)
 
 
 def mkisofs_argv(output, label, grafts, boot_modes, bios_image=None, efi_image=None, source_date_epoch=None):
@@ -38,7 +35,7 @@ def mkisofs_argv(output, label, grafts, boot_modes, bios_image=None, efi_image=N
         argv += ["--set_all_file_dates", "=%d" % source_date_epoch]
     if "bios" in boot_modes:
         argv += ["-eltorito-boot", bios_image.lstrip("/"), "-no-emul-boot", "-boot-load-size", "4",
-                 "-boot-info-table", "--grub2-boot-info", "--grub2-mbr", "/usr/lib/grub/i386-pc/boot_hybrid.img"]
+                 "-boot-info-table", "--grub2-boot-info", "--grub2-mbr", BOOT_HYBRID_IMG]
     if "uefi" in boot_modes:
         if "bios" in boot_modes:
             argv.append("-eltorito-alt-boot")
@@ -53,7 +50,7 @@ def mkisofs_argv(output, label, grafts, boot_modes, bios_image=None, efi_image=N
 
 def write_iso(output, label, grafts, boot_modes, bios_image=None, efi_image=None, source_date_epoch=None):
     run(mkisofs_argv(output, label, grafts, boot_modes, bios_image, efi_image, source_date_epoch),
-        env=_env(source_date_epoch),
+        extra_env=source_date_env(source_date_epoch),
         what="xorriso (writing the ISO)", timeout=7200)
 
 
@@ -99,7 +96,8 @@ def remaster_argv(indev, outdev, label, mappings, removals=(), system_area=None,
 
 
 def remaster(indev, outdev, label, mappings, removals=(), source_date_epoch=None, system_area=None, grow_at=None):
-    run(remaster_argv(indev, outdev, label, mappings, removals, system_area, grow_at), env=_env(source_date_epoch),
+    run(remaster_argv(indev, outdev, label, mappings, removals, system_area, grow_at),
+        extra_env=source_date_env(source_date_epoch),
         what="xorriso (remastering the ISO)", timeout=7200)
 
 

@@ -13,26 +13,33 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from typing import Dict, List, Optional, Tuple
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError, os_errors_as
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import set_mtime
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import source_date_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
 
-DRACUT_MODULE_DIRS = ("/usr/lib/dracut/modules.d", "/lib/dracut/modules.d")
-LIVE_MODULE = "dmsquash-live"
+# Where an image's dracut keeps its modules (merged /usr or not).
+DRACUT_MODULE_DIRS: Tuple[str, ...] = ("/usr/lib/dracut/modules.d", "/lib/dracut/modules.d")
+LIVE_MODULE: str = "dmsquash-live"
+# Where dracut's dmsquash-live mounts the live medium in the booted system.
+DRACUT_LIVE_MEDIUM: str = "/run/initramfs/live"
 # Drivers a live medium may sit behind (CD, USB stick, virtio, SATA, NVMe), and its filesystems.
-DRIVERS = ("sr_mod", "cdrom", "isofs", "loop", "squashfs", "overlay", "usb_storage", "uas", "sd_mod",
+DRIVERS: Tuple[str, ...] = ("sr_mod", "cdrom", "isofs", "loop", "squashfs", "overlay", "usb_storage", "uas", "sd_mod",
            "virtio_blk", "virtio_scsi", "virtio_pci", "ahci", "nvme", "xhci_pci", "ehci_pci")
-WORK = "/run/liveiso-initrd"
+WORK: str = "/run/liveiso-initrd"
 
 
-def _version_key(version):
+def _version_key(version: str) -> List[Tuple[int, int, str]]:
     """Sort key for kernel versions: numbers numerically and above text parts (6.11.5 > 6.11-rc7)."""
     return [(1, int(p), "") if p.isdigit() else (0, 0, p) for p in re.split(r"[.-]", version)]
 
 
-def find_kernel(chroot):
+def find_kernel(chroot: Chroot) -> Tuple[str, str]:
     """(version, image path) of the newest kernel in /boot that has its modules in the image."""
     boot = chroot.path("/boot")
-    found = []
+    found: List[str] = []
     if os.path.isdir(boot):
         for name in os.listdir(boot):
             if name.startswith("vmlinuz-"):
@@ -50,7 +57,7 @@ def find_kernel(chroot):
     return version, "/boot/vmlinuz-" + version
 
 
-def check_dracut(chroot):
+def check_dracut(chroot: Chroot) -> None:
     """Fail with the package to add when dracut or its live module is missing from the image."""
     if not chroot.which("dracut"):
         raise ImageError("the image has no dracut, which builds the live initramfs.",
@@ -66,7 +73,7 @@ def check_dracut(chroot):
 # /run/overlayfs is only created by the later mount hook: systemd logs "Failed to mount sysroot" and the
 # hook mounts the root a second way. These units, added to the initrd, make the mount wait for the live
 # root and create the overlay directories first, so /sysroot mounts once, cleanly.
-WAIT_UNIT = """[Unit]
+WAIT_UNIT: str = """[Unit]
 Description=Wait for the live root filesystem (liveiso.customizer)
 DefaultDependencies=no
 Before=sysroot.mount
@@ -79,17 +86,17 @@ ExecStart=/bin/sh -c 'until [ -d /run/rootfsbase/etc ]; do sleep 0.2; done; mkdi
 """
 # Wants, not Requires: switch-root isolates initrd-switch-root.target, which stops this service, and a
 # Requires= dependency would unmount /sysroot with it.
-MOUNT_DROP_IN = """[Unit]
+MOUNT_DROP_IN: str = """[Unit]
 Wants=liveiso-live-root.service
 After=liveiso-live-root.service
 """
-INITRD_FILES = {
+INITRD_FILES: Dict[str, str] = {
     "etc/systemd/system/liveiso-live-root.service": WAIT_UNIT,
     "etc/systemd/system/sysroot.mount.d/50-liveiso-wait.conf": MOUNT_DROP_IN,
 }
 
 
-def dracut_argv(version, output, reproducible=False):
+def dracut_argv(version: str, output: str, reproducible: bool = False) -> List[str]:
     # No --filesystems: it restricts the initrd to exactly those filesystem drivers.
     argv = ["dracut", "--force", "--no-hostonly", "--no-hostonly-cmdline", "--add", LIVE_MODULE,
             "--add-drivers", " ".join(DRIVERS), "--include", WORK + "/include", "/",
@@ -99,7 +106,8 @@ def dracut_argv(version, output, reproducible=False):
     return argv + [output]
 
 
-def build_initrd(chroot, dest, source_date_epoch=None, version=None):
+def build_initrd(chroot: Chroot, dest: str, source_date_epoch: Optional[int] = None,
+                 version: Optional[str] = None) -> str:
     """Generate the live initrd inside the chroot and copy it to host path ``dest``; return the kernel version.
 
     ``version`` names the kernel when the root has no /boot (a live root filesystem); by default the
@@ -108,19 +116,19 @@ def build_initrd(chroot, dest, source_date_epoch=None, version=None):
     check_dracut(chroot)
     if version is None:
         version = find_kernel(chroot)[0]
-    os.makedirs(chroot.path(WORK), exist_ok=True)
-    for rel, text in INITRD_FILES.items():
-        path = chroot.path(WORK + "/include/" + rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as handle:
-            handle.write(text)
-        if source_date_epoch is not None:
-            os.utime(path, (source_date_epoch, source_date_epoch))
+    with os_errors_as("write the initramfs' extra files in the image's %s" % WORK, chroot.path(WORK)):
+        os.makedirs(chroot.path(WORK), exist_ok=True)
+        for rel, text in INITRD_FILES.items():
+            path = chroot.path(WORK + "/include/" + rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as handle:
+                handle.write(text)
+            set_mtime(path, source_date_epoch)
     output = WORK + "/initrd.img"
     reproducible = source_date_epoch is not None
-    env = {"SOURCE_DATE_EPOCH": str(source_date_epoch)} if reproducible else None
-    chroot.run(dracut_argv(version, output, reproducible), env=env, what="dracut (building the live initramfs)",
-               timeout=3600)
-    shutil.copyfile(chroot.path(output), dest)
+    chroot.run(dracut_argv(version, output, reproducible), env=source_date_env(source_date_epoch),
+               what="dracut (building the live initramfs)", timeout=3600)
+    with os_errors_as("copy the live initramfs out of the image", dest):
+        shutil.copyfile(chroot.path(output), dest)
     shutil.rmtree(chroot.path(WORK), ignore_errors=True)
     return version

@@ -15,6 +15,7 @@ import re
 from typing import List, Optional
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import set_mtime
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso.xorriso import list_files, read_text
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
@@ -74,8 +75,7 @@ def open_live_iso(path: str, workdir: str) -> LiveIso:
 def _write(path, text, mtime=None):
     with open(path, "w") as handle:
         handle.write(text)
-    if mtime is not None:
-        os.utime(path, (mtime, mtime))
+    set_mtime(path, mtime)
     return path
 
 

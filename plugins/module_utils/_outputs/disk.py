@@ -20,6 +20,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._build.host imp
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.pipeline import Made, run_build
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp import Stamp
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import tools
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import (
@@ -35,7 +36,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps im
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import media
 
-TOOLS = ("qemu-img", "sfdisk", "blkid", "losetup", "mount", "umount", "chroot", "mcopy", "mdir")
+TOOLS = tools.needed_by("image_customize")
 
 
 @dataclass(frozen=True)

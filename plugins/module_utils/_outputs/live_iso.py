@@ -28,7 +28,9 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._build.build im
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import allocated_bytes, ensure_space
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.pipeline import Made, run_build
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp import Stamp
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import tools
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import set_mtime
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import (
     ImageInfo,
@@ -59,8 +61,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._live.request i
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import make_squashfs
 
-TOOLS = ("qemu-img", "sfdisk", "blkid", "losetup", "mount", "umount", "chroot", "mksquashfs", "xorriso",
-         "grub-mkimage", "mkfs.vfat", "mcopy", "mmd", "mdir")
+TOOLS = tools.needed_by("liveos_iso")
 
 
 def prepare_root(build, chroot, request, plan, notes, kernel_source=None):
@@ -92,8 +93,7 @@ def prepare_root(build, chroot, request, plan, notes, kernel_source=None):
                 shutil.copyfile(chroot.path(image_path), chain[name])
     plan.secure_boot = bool(chain)
     for path in [kernel, build.path("initrd.img")] + list((chain or {}).values()):
-        if epoch is not None:
-            os.utime(path, (epoch, epoch))
+        set_mtime(path, epoch)
     return chain
 
 
@@ -110,8 +110,7 @@ def write_full_iso(build, request, plan, chain, rootfs, extra_grafts=()):
             grafts.append((BootMode.UEFI.boot_image, efi_image))
             grafts += [("/EFI/BOOT/" + name, path) for name, path in sorted(efi_files.items())]
         for _media, path in grafts:
-            if epoch is not None:
-                os.utime(path, (epoch, epoch))
+            set_mtime(path, epoch)
     grafts += [("/boot/vmlinuz", build.path("vmlinuz")), ("/boot/initrd.img", build.path("initrd.img")),
                (media.ROOTFS, rootfs)]
     grafts += media_metadata(build, plan, epoch)
@@ -145,8 +144,7 @@ def build_from_disk(build, request, info, plan, notes):
                           request.source_date_epoch)
         with build.step("unmount-image"):
             stack.close()
-    if request.source_date_epoch is not None:
-        os.utime(rootfs, (request.source_date_epoch,) * 2)
+    set_mtime(rootfs, request.source_date_epoch)
     return write_full_iso(build, request, plan, chain, rootfs)
 
 
@@ -185,8 +183,7 @@ def build_from_iso(build, request, live, plan, notes):
             make_squashfs(root, rootfs, plan.compression, plan.compression_level, epoch)
         with build.step("unmount-image"):
             stack.close()
-    if epoch is not None:
-        os.utime(rootfs, (epoch, epoch))
+    set_mtime(rootfs, epoch)
     return write_full_iso(build, request, plan, chain, rootfs, kept)
 
 
