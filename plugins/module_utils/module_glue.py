@@ -17,12 +17,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import traceback
 from typing import Any, Callable, Dict, Optional
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CustomizerError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
+    CustomizerError, is_user_os_error, user_os_error)
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import redact
 
 # Options of every image-building module (doc fragment build).
@@ -119,32 +119,6 @@ def cloudinit_seed(module: Any) -> Dict[str, Any]:
         module.no_log_values.update(secrets.registered())
 
 
-# What a user can fix: the path and what to do (anything else an OSError says is a bug of ours).
-_USER_ERRNOS = {
-    errno.ENOENT: "it does not exist",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "operation not permitted",
-    errno.EISDIR: "it is a directory, a file is expected",
-    errno.ENOTDIR: "a part of the path is not a directory",
-    errno.EROFS: "the filesystem is read-only",
-    errno.ENOSPC: "no space left on the device",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.ENAMETOOLONG: "the name is too long",
-    errno.ELOOP: "too many symbolic links",
-}
-
-
-def user_os_error(err: OSError) -> Optional[str]:
-    """The message for an OSError the user caused (a path that is wrong for what it is used for), else None."""
-    what = _USER_ERRNOS.get(err.errno or 0)
-    if what is None:
-        return None
-    paths = [p for p in (err.filename, err.filename2) if p]
-    where = " and ".join(str(p) for p in paths) or "a path"
-    return ("%s: %s. Check the path and its permissions (the task needs become: true for images), "
-            "then run again." % (where, what))
-
-
 def run_module(module: Any, handler: Callable[[Any], Dict[str, Any]]) -> None:
     """Run ``handler(module)`` (one of the functions above) and report: exit_json, or fail_json once."""
     name = getattr(handler, '__name__', 'module')
@@ -158,11 +132,11 @@ def run_module(module: Any, handler: Callable[[Any], Dict[str, Any]]) -> None:
                              "Install PyYAML (python3-yaml)." % err)
     except OSError as err:
         module.no_log_values.update(secrets.registered())
-        message = user_os_error(err)
-        if message is None:
+        if not is_user_os_error(err):
             module.fail_json(msg=redact("internal error in liveiso.customizer.%s: %s" % (name, err)),
                              exception=redact(traceback.format_exc()))
-        module.fail_json(msg=redact(message), error="HostError")
+        failure = user_os_error(err, "use a file")
+        module.fail_json(msg=redact(str(failure)), error=type(failure).__name__)
     except Exception as err:  # a bug: say so, with the trace, secrets masked
         module.no_log_values.update(secrets.registered())
         module.fail_json(msg=redact("internal error in liveiso.customizer.%s: %s" % (name, err)),
