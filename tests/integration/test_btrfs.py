@@ -61,7 +61,8 @@ def test_writes_land_in_the_right_subvolume(customized, layout):
 
 def test_opensuse_snapshots_are_not_mounted_but_var_is(customized):
     notes = " ".join(customized["results"]["opensuse"]["notes"])
-    assert "/var" in notes and "/.snapshots" not in notes, notes
+    assert "/var (partition 3, btrfs subvol=/@/var" in notes and " /.snapshots (" not in notes, notes
+    assert "/ (partition 3, btrfs subvol=/@/.snapshots/1/snapshot" in notes  # the default subvolume
 
 
 def test_no_os_in_any_subvolume_names_what_was_looked_at(customized):
