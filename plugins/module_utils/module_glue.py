@@ -18,11 +18,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import traceback
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
-    CustomizerError, is_user_os_error, user_os_error)
+    CustomizerError,
+    is_user_os_error,
+    user_os_error,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import redact
 
 # Options of every image-building module (doc fragment build).

@@ -9,8 +9,12 @@ import pytest
 import yaml
 
 from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit import seed
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.schema import LINE_RE, live_medium
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit import make, seed
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.schema import (
+    LINE_RE,
+    NetworkRenderer,
+    live_medium,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import SeedError, render_seed
 from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as config_mod
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
@@ -654,3 +658,83 @@ def test_write_seed_removes_a_file_no_longer_rendered(tmp_path):
     assert changed == ["network-config"]
     assert read_all(tmp_path) == fewer
     assert seed.write_seed(str(tmp_path), fewer) == ([], [])
+
+
+# ---------------------------------------------------------------- closed sets
+
+def test_seed_files_order_modes_and_secrecy():
+    assert [name.value for name in seed.SeedFile] == ["meta-data", "user-data", "network-config", "vendor-data"]
+    assert {name.value: name.mode for name in seed.SeedFile} == {
+        "meta-data": 0o644, "user-data": 0o600, "network-config": 0o644, "vendor-data": 0o600}
+    assert [name.value for name in seed.SeedFile if name.holds_secrets] == ["user-data", "vendor-data"]
+
+
+@pytest.mark.parametrize("text,fmt", [
+    ("#cloud-config\na: 1\n", "CLOUD_CONFIG"),
+    ("#cloud-config-archive\n- type: text/cloud-config\n", "CLOUD_CONFIG_ARCHIVE"),
+    ("#!/bin/sh\n", "SCRIPT"),
+    ("## template: jinja\n#cloud-config\n", "JINJA_TEMPLATE"),
+    (MIME, "MIME_MULTIPART"),
+    ("#include\nhttps://example.com/x\n", "INCLUDE"),
+    ("hello\n", None),
+    ("", None),
+])
+def test_user_data_format_of(text, fmt):
+    found = seed.UserDataFormat.of(text)
+    assert (found.name if found else None) == fmt
+
+
+def test_placement_takes_the_option_strings_and_makes_the_fragment(tmp_path):
+    assert seed.Placement("iso") is seed.Placement.ISO and str(seed.Placement.ROOTFS) == "rootfs"
+    names = ["meta-data", "user-data"]
+    for placement in seed.Placement:
+        assert placement.fragment(str(tmp_path), names, "/run/live/medium", "/cloud-init-data") == \
+            seed.config_fragment(placement.value, str(tmp_path), "/run/live/medium", files=names)
+    with pytest.raises(ValueError):
+        seed.config_fragment("usb", str(tmp_path))
+
+
+def test_network_v1_types_needing_a_name():
+    assert [kind.value for kind in seed.NetworkV1Type if kind.needs_name] == ["physical", "bond", "bridge", "vlan"]
+    assert [key.value for key in seed.NetworkV2Key if not key.lists_interfaces] == ["renderer", "version"]
+
+
+@pytest.mark.parametrize("files,renderer", [
+    (["usr/sbin/netplan", "sbin/ifup"], "netplan"),
+    (["sbin/ifup"], "eni"),
+    (["usr/lib/systemd/systemd-networkd"], "networkd"),
+    ([], "sysconfig"),
+])
+def test_network_renderer_of(tmp_path, files, renderer):
+    chroot = make_root(tmp_path, files=files)
+    for name in files:
+        os.chmod(os.path.join(chroot.root, name), 0o755)
+    assert NetworkRenderer.of(chroot) is NetworkRenderer(renderer)
+
+
+def test_live_medium_is_a_live_medium(tmp_path):
+    assert live_medium(make_root(tmp_path, dirs=["usr/lib/live/boot"])) is seed.LiveMedium.LIVE_BOOT
+
+
+def test_seed_request_takes_the_placement_string(tmp_path):
+    assert make.SeedRequest(dest=str(tmp_path), placement="rootfs").placement is seed.Placement.ROOTFS
+    assert make.SeedRequest(dest=str(tmp_path)).placement is seed.Placement.ISO
+
+
+def test_module_result_holds_plain_strings(tmp_path):
+    """No enum member leaks into what the module returns: Ansible serialises (and users YAML-dump) it."""
+    result = make.make_seed(make.SeedRequest(dest=str(tmp_path / "seed"), user_data={"a": 1}, diff=True))
+
+    def walk(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                assert type(key) is str
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        else:
+            assert type(value) in (str, bool), repr(value)
+
+    walk(dict(result))
+    assert yaml.safe_load(yaml.safe_dump(dict(result))) == dict(result)

@@ -10,7 +10,7 @@ check mode, diff) -> the config fragment that places the seed on the ISO or in t
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Optional
+from typing import Dict, List, Optional, TypedDict
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit import seed
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.schema import validate_in_image
@@ -21,21 +21,40 @@ class SeedRequest:
     """The cloudinit_seed module's options, as the library takes them."""
 
     dest: str
-    meta_data: Any = None
-    user_data: Any = None
-    network_config: Any = None
-    vendor_data: Any = None
+    meta_data: seed.SeedInput = None
+    user_data: seed.SeedInput = None
+    network_config: seed.SeedInput = None
+    vendor_data: seed.SeedInput = None
     instance_id: Optional[str] = None
     host: Optional[str] = None
-    placement: str = "iso"
+    placement: seed.Placement = seed.Placement.ISO  #: the option's string ("iso", "rootfs") is accepted too
     live_medium_path: Optional[str] = None
     validate_with_image: Optional[str] = None
     show_secrets: bool = False
     check_mode: bool = False
     diff: bool = False
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "placement", seed.Placement(self.placement))
 
-def make_seed(request: SeedRequest) -> Dict[str, Any]:
+
+class _SeedResult(TypedDict):
+    changed: bool
+    files: Dict[str, str]  #: {seed file name: its path}
+    changed_files: List[str]
+    instance_id: str
+    config: seed.ConfigFragment  #: the fragment that places the seed (see :meth:`seed.Placement.fragment`)
+    live_medium_path: str
+    notes: List[str]
+
+
+class SeedResult(_SeedResult, total=False):
+    """The cloudinit_seed module's result."""
+
+    diff: List[seed.SeedDiff]  #: with the module's diff mode only
+
+
+def make_seed(request: SeedRequest) -> SeedResult:
     """Render, validate and write the seed of ``request``; return the module result."""
     files = seed.render_seed(request.meta_data, request.user_data, request.network_config, request.vendor_data,
                              request.instance_id, request.host)
@@ -45,10 +64,10 @@ def make_seed(request: SeedRequest) -> Dict[str, Any]:
         facts = validate_in_image(request.validate_with_image, files)
         notes += facts["notes"]
         medium = medium or facts["live_medium"]
-    medium = medium or seed.MEDIUM_PATHS["dracut"]
+    medium = medium or seed.LiveMedium.DRACUT.value
     changed, diffs = seed.write_seed(request.dest, files, request.check_mode, request.show_secrets)
     dest = request.dest.rstrip("/")
-    result: Dict[str, Any] = dict(
+    result = SeedResult(
         changed=bool(changed),
         files={name: "%s/%s" % (dest, name) for name in files},
         changed_files=changed,

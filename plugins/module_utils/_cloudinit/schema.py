@@ -13,25 +13,61 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from typing import Iterator, List, Mapping, Optional, Tuple, TypedDict
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import require_root
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.workdir import work_directory
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import MEDIUM_PATHS, SeedError
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import (
+    LiveMedium,
+    SeedError,
+    SeedFile,
+    UserDataFormat,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Result
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.signals import signals_raise
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot, chroot_environment
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import inspect_image, make_raw_work_copy
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image, mounted_squashfs
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import media
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import DRACUT_MODULE_DIRS
 
-WORK = "/run/liveiso-seed"
-LINE_RE = re.compile(r"(?:line |:)(\d+)")
+WORK: str = "/run/liveiso-seed"
+LINE_RE: re.Pattern[str] = re.compile(r"(?:line |:)(\d+)")
+
+
+class ImageFacts(TypedDict):
+    """What :func:`validate_in_image` found out about the image."""
+
+    notes: List[str]
+    live_medium: str  #: where its initramfs mounts the live medium (a :class:`LiveMedium` value)
+    cloud_init_version: str
+
+
+class NetworkRenderer(StrEnum):
+    """What cloud-init renders network config to (``net-convert --output-kind``)."""
+
+    NETPLAN = "netplan"
+    ENI = "eni"  #: ifupdown's /etc/network/interfaces
+    NETWORKD = "networkd"
+    SYSCONFIG = "sysconfig"  #: Red Hat's network-scripts
+
+    @classmethod
+    def of(cls, chroot: Chroot) -> NetworkRenderer:
+        """The renderer cloud-init picks in this image: by the network tools it has."""
+        if chroot.which("netplan"):
+            return cls.NETPLAN
+        if chroot.which("ifup"):
+            return cls.ENI
+        if chroot.exists("/lib/systemd/systemd-networkd") or chroot.exists("/usr/lib/systemd/systemd-networkd"):
+            return cls.NETWORKD
+        return cls.SYSCONFIG
 
 
 @contextlib.contextmanager
-def image_root(image, workdir):
+def image_root(image: str, workdir: str) -> Iterator[str]:
     """The root filesystem of a disk image or Live ISO, read-only under an overlay."""
     info = inspect_image(image)
     if info.format == "iso":
@@ -46,35 +82,25 @@ def image_root(image, workdir):
         yield mounted.root
 
 
-def live_medium(chroot):
+def live_medium(chroot: Chroot) -> LiveMedium:
     """Where the image's initramfs mounts the live medium: dracut or Debian's live-boot."""
     for base in DRACUT_MODULE_DIRS:
         if os.path.isdir(chroot.path(base + "/90dmsquash-live")):
-            return MEDIUM_PATHS["dracut"]
+            return LiveMedium.DRACUT
     if os.path.isdir(chroot.path("/usr/lib/live/boot")) or os.path.isfile(chroot.path("/bin/live-boot")):
-        return MEDIUM_PATHS["live-boot"]
-    return MEDIUM_PATHS["dracut"]
+        return LiveMedium.LIVE_BOOT
+    return LiveMedium.DRACUT
 
 
-def _schema(chroot, name, schema_type=None):
+def _schema(chroot: Chroot, name: str, schema_type: Optional[str] = None) -> Result:
     argv = ["cloud-init", "schema", "--config-file", WORK + "/" + name]
     if schema_type:
         argv += ["--schema-type", schema_type]
-    return chroot.run(argv, check=False, merge_output=True)
+    result: Result = chroot.run(argv, check=False, merge_output=True)
+    return result
 
 
-def network_renderer(chroot):
-    """The output kind cloud-init will render network config to in this image."""
-    if chroot.which("netplan"):
-        return "netplan"
-    if chroot.which("ifup"):
-        return "eni"
-    if chroot.exists("/lib/systemd/systemd-networkd") or chroot.exists("/usr/lib/systemd/systemd-networkd"):
-        return "networkd"
-    return "sysconfig"
-
-
-def os_id(chroot):
+def os_id(chroot: Chroot) -> str:
     for path in ("/etc/os-release", "/usr/lib/os-release"):
         if os.path.isfile(chroot.path(path)):
             with open(chroot.path(path)) as handle:
@@ -84,13 +110,14 @@ def os_id(chroot):
     return "debian"
 
 
-def check_network_rendering(chroot, facts):
+def check_network_rendering(chroot: Chroot, facts: ImageFacts) -> None:
     """Let the image's cloud-init parse and render network-config as it will at boot (net-convert)."""
-    kind = network_renderer(chroot)
+    kind = NetworkRenderer.of(chroot)
     out = WORK + "/rendered"
     os.makedirs(chroot.path(out), exist_ok=True)
     result = chroot.run(["cloud-init", "devel", "net-convert", "--network-data", WORK + "/network-config",
-                         "--kind", "yaml", "--output-kind", kind, "--distro", os_id(chroot), "--directory", out],
+                         "--kind", "yaml", "--output-kind", kind.value, "--distro", os_id(chroot), "--directory",
+                         out],
                         check=False, merge_output=True)
     if result.returncode != 0:
         lines = [row.strip() for row in result.stdout.splitlines() if row.strip()]
@@ -100,32 +127,36 @@ def check_network_rendering(chroot, facts):
     facts["notes"].append("network-config renders for %s with cloud-init %s" % (kind, facts["cloud_init_version"]))
 
 
-def validate_in_image(image, files):
+def validate_in_image(image: str, files: Mapping[str, str]) -> ImageFacts:
     """Run the image's ``cloud-init schema`` on user-data (and network-config where it can); return facts."""
     require_root()
-    facts = {"notes": []}
+    user_data, vendor_data, network_config = (SeedFile.USER_DATA.value, SeedFile.VENDOR_DATA.value,
+                                              SeedFile.NETWORK_CONFIG.value)
+    cloud_config = UserDataFormat.CLOUD_CONFIG.value
+    notes: List[str] = []
     with contextlib.ExitStack() as stack:
         stack.enter_context(signals_raise())
         workdir, released = stack.enter_context(work_directory(os.environ.get("TMPDIR", "/var/tmp")))
-        facts["notes"] += released
-        chroot = stack.enter_context(chroot_environment(stack.enter_context(image_root(image, workdir))))
+        notes += released
+        chroot: Chroot = stack.enter_context(chroot_environment(stack.enter_context(image_root(image, workdir))))
         if not chroot.which("cloud-init"):
             raise ImageError("%s has no cloud-init to validate the seed with." % image,
                              "Install cloud-init in the image, or drop validate_with_image.")
-        facts["live_medium"] = live_medium(chroot)
+        medium = live_medium(chroot)
         version = chroot.run(["cloud-init", "--version"], check=False, merge_output=True).stdout.strip()
-        facts["cloud_init_version"] = version.split()[-1] if version else "unknown"
+        facts = ImageFacts(notes=notes, live_medium=medium.value,
+                           cloud_init_version=version.split()[-1] if version else "unknown")
         os.makedirs(chroot.path(WORK), mode=0o700, exist_ok=True)
         for name, text in files.items():
             with open(chroot.path(WORK + "/" + name), "w") as handle:
                 handle.write(text)
-        checks = [("user-data", None)]
-        if "vendor-data" in files and files["vendor-data"].startswith("#cloud-config"):
-            checks.append(("vendor-data", None))
-        if "network-config" in files:
-            checks.append(("network-config", "network-config"))
+        checks: List[Tuple[str, Optional[str]]] = [(user_data, None)]
+        if vendor_data in files and files[vendor_data].startswith(cloud_config):
+            checks.append((vendor_data, None))
+        if network_config in files:
+            checks.append((network_config, "network-config"))
         for name, schema_type in checks:
-            if name == "user-data" and not files[name].startswith("#cloud-config"):
+            if name == user_data and not files[name].startswith(cloud_config):
                 continue  # scripts and MIME parts have no schema
             result = _schema(chroot, name, schema_type)
             output = result.stdout.strip()
@@ -142,6 +173,6 @@ def validate_in_image(image, files):
                                 % (facts["cloud_init_version"], " | ".join(lines)[:800]),
                                 line=int(match.group(1)) if match else None)
             facts["notes"].append("%s valid for cloud-init %s" % (name, facts["cloud_init_version"]))
-        if "network-config" in files:
+        if network_config in files:
             check_network_rendering(chroot, facts)
     return facts

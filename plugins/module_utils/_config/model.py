@@ -16,39 +16,38 @@ import os
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import IO, Any, Dict, FrozenSet, List, Literal, Mapping, Optional, Set, Tuple, Type, TypeVar, Union
 
 try:
     import yaml
-    YAMLError = yaml.YAMLError
+    YAMLError: Type[Exception] = yaml.YAMLError
 except ImportError:  # load_yaml() says which package to install
     yaml = None
     YAMLError = ValueError
 
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import image_path
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import register_secret
 
-ROOT = "config"
+ROOT: str = "config"
 # Keys of the reference format this collection does not implement (yet): a clear
 # "not supported" instead of "unknown key".
-UNSUPPORTED = {
-    "config": {"input", "storage", "pxe", "output", "previewFeatures"},
-    "config.os": {"bootloader", "selinux", "uki", "overlays", "imageHistory", "resetBootLoaderType"},
-    "config.iso": {"kdumpBootFiles"},
+UNSUPPORTED: Mapping[str, FrozenSet[str]] = {
+    "config": frozenset({"input", "storage", "pxe", "output", "previewFeatures"}),
+    "config.os": frozenset({"bootloader", "selinux", "uki", "overlays", "imageHistory", "resetBootLoaderType"}),
+    "config.iso": frozenset({"kdumpBootFiles"}),
 }
-HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                         r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
-NAME_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
-PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._:~=<>*-]*$")
-UNIT_RE = re.compile(r"^[A-Za-z0-9@_.:\\-]+$")
-ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PASSWORD_TYPES = ("locked", "plain-text", "hashed", "plain-text-forced-expiration", "hashed-forced-expiration")
-LOAD_MODES = ("always", "auto", "disable", "inherit")
-INITRAMFS_TYPES = ("bootstrap", "full-os")
+HOSTNAME_RE: re.Pattern[str] = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                                          r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+NAME_RE: re.Pattern[str] = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
+PACKAGE_RE: re.Pattern[str] = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._:~=<>*-]*$")
+UNIT_RE: re.Pattern[str] = re.compile(r"^[A-Za-z0-9@_.:\\-]+$")
+ENV_RE: re.Pattern[str] = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MODULE_NAME_RE: re.Pattern[str] = re.compile(r"^[A-Za-z0-9_-]+$")  # kernel module and parameter names
 
 
-def load_yaml(handle):
+def load_yaml(handle: Union[str, IO[str]]) -> Any:
     """Safe-load YAML, keeping leading-zero numbers (an unquoted ``permissions: 0644``) as text.
 
     YAML 1.1 reads 0644 as the number 420; kept as text it stays the octal mode the author wrote.
@@ -56,14 +55,66 @@ def load_yaml(handle):
     if yaml is None:
         raise ConfigError("config_file", "PyYAML is not installed on the managed host",
                           "Install python3-yaml (Debian) or PyYAML (pip).")
+    resolvers = {key: list(value) for key, value in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    resolvers["0"].insert(0, ("tag:yaml.org,2002:str", re.compile(r"^0[0-7]+$")))
+    # A SafeLoader with its own resolver table (PyYAML has no type hints: made with type(), not a class statement)
+    loader = type("ConfigLoader", (yaml.SafeLoader,), {"yaml_implicit_resolvers": resolvers})
+    return yaml.load(handle, Loader=loader)  # nosec B506: the loader is a SafeLoader
 
-    class ConfigLoader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
-        pass
 
-    ConfigLoader.yaml_implicit_resolvers = {key: list(value) for key, value in
-                                            yaml.SafeLoader.yaml_implicit_resolvers.items()}
-    ConfigLoader.yaml_implicit_resolvers["0"].insert(0, ("tag:yaml.org,2002:str", re.compile(r"^0[0-7]+$")))
-    return yaml.load(handle, Loader=ConfigLoader)  # nosec B506: ConfigLoader is a SafeLoader
+# ---------------------------------------------------------------- closed sets
+
+_Choice = StrEnum  # a closed set of the config: members are the strings the config names them by
+
+
+class PasswordType(_Choice):
+    """``users[].password.type``."""
+
+    LOCKED = "locked"  #: no password (``usermod --lock``); a value given is ignored
+    PLAIN_TEXT = "plain-text"
+    HASHED = "hashed"  #: a crypt(3) hash (``chpasswd --encrypted``)
+    PLAIN_TEXT_FORCED_EXPIRATION = "plain-text-forced-expiration"
+    HASHED_FORCED_EXPIRATION = "hashed-forced-expiration"
+
+    @property
+    def needs_value(self) -> bool:
+        return self is not PasswordType.LOCKED
+
+    @property
+    def forced_expiration(self) -> bool:
+        """Must the user change the password at the first login?"""
+        return self in (PasswordType.PLAIN_TEXT_FORCED_EXPIRATION, PasswordType.HASHED_FORCED_EXPIRATION)
+
+
+class LoadMode(_Choice):
+    """``modules[].loadMode``: when the kernel module is loaded."""
+
+    ALWAYS = "always"  #: at every boot (modules-load.d)
+    AUTO = "auto"  #: when the kernel asks for it
+    DISABLE = "disable"  #: never (blacklisted)
+    INHERIT = "inherit"  #: as the image has it
+
+    @property
+    def takes_options(self) -> bool:
+        """Can the module be given parameters (not when it is never loaded)?"""
+        return self is not LoadMode.DISABLE
+
+
+class InitramfsType(_Choice):
+    """``iso.initramfsType``: what the Live ISO's initramfs is."""
+
+    BOOTSTRAP = "bootstrap"  #: a small initramfs that finds and mounts the root filesystem image
+    FULL_OS = "full-os"  #: the whole OS in the initramfs
+
+
+class ServiceState(_Choice):
+    """The keys of ``os.services``; each is the systemctl verb applied to the units it lists."""
+
+    ENABLE = "enable"
+    DISABLE = "disable"
+
+
+_C = TypeVar("_C", bound=_Choice)
 
 
 # ---------------------------------------------------------------- typed model
@@ -79,6 +130,7 @@ class FileSpec:
 
 @dataclass(frozen=True)
 class DirSpec:
+    """One host directory to copy into the image."""
     source: str
     destination: str
     new_dir_permissions: Optional[int] = None
@@ -88,12 +140,15 @@ class DirSpec:
 
 @dataclass(frozen=True)
 class Password:
-    type: str
+    type: PasswordType  #: the config's string ("locked", ...) is accepted too
     value: Optional[str] = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", PasswordType(self.type))
+
     @property
-    def forced_expiration(self):
-        return self.type.endswith("-forced-expiration")
+    def forced_expiration(self) -> bool:
+        return self.type.forced_expiration
 
 
 @dataclass(frozen=True)
@@ -123,15 +178,19 @@ class Packages:
     update: Tuple[str, ...] = ()
 
     @property
-    def any(self):
+    def any(self) -> bool:
         return bool(self.remove or self.update_existing or self.install or self.update)
 
 
 @dataclass(frozen=True)
 class KernelModule:
     name: str
-    load_mode: Optional[str] = None
+    load_mode: Optional[LoadMode] = None  #: the config's string ("always", ...) is accepted too
     options: Tuple[Tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.load_mode is not None:
+            object.__setattr__(self, "load_mode", LoadMode(self.load_mode))
 
 
 @dataclass(frozen=True)
@@ -158,7 +217,7 @@ class OSConfig:
     kernel_extra_args: Tuple[str, ...] = ()
 
     @property
-    def empty(self):
+    def empty(self) -> bool:
         return self == OSConfig()
 
 
@@ -168,7 +227,7 @@ class ScriptsConfig:
     finalize_customization: Tuple[Script, ...] = ()
 
     @property
-    def empty(self):
+    def empty(self) -> bool:
         return not (self.post_customization or self.finalize_customization)
 
 
@@ -176,8 +235,11 @@ class ScriptsConfig:
 class IsoConfig:
     additional_files: Tuple[FileSpec, ...] = ()
     kernel_extra_args: Tuple[str, ...] = ()
-    initramfs_type: str = "bootstrap"
+    initramfs_type: InitramfsType = InitramfsType.BOOTSTRAP  #: the config's string ("full-os") is accepted too
     present: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "initramfs_type", InitramfsType(self.initramfs_type))
 
 
 @dataclass(frozen=True)
@@ -188,11 +250,11 @@ class Config:
     base_dir: Optional[str] = None
 
     @property
-    def customizes_root(self):
+    def customizes_root(self) -> bool:
         """Does this config change the root filesystem (os or scripts sections)?"""
         return not (self.os.empty and self.scripts.empty)
 
-    def referenced_files(self):
+    def referenced_files(self) -> List[str]:
         """Host files and directories whose content determines the output (for the input digest)."""
         paths = [f.source for f in self.os.additional_files + self.iso.additional_files if f.source]
         paths += [d.source for d in self.os.additional_dirs]
@@ -202,12 +264,12 @@ class Config:
 
 # ---------------------------------------------------------------- validation helpers
 
-def _type_name(value):
+def _type_name(value: object) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
             float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def _mapping(value, path, known):
+def _mapping(value: Any, path: str, known: Set[str]) -> Dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -215,7 +277,7 @@ def _mapping(value, path, known):
     for key in value:
         if not isinstance(key, str):
             raise ConfigError(path, "key %r is not a string" % (key,))
-        if key in UNSUPPORTED.get(path.split("[")[0], ()):
+        if key in UNSUPPORTED.get(path.split("[")[0], frozenset()):
             raise ConfigError("%s.%s" % (path, key), "is not supported by liveiso.customizer",
                               "Remove it; see docs/configuration.md for the supported keys.")
         if key not in known:
@@ -224,7 +286,7 @@ def _mapping(value, path, known):
     return value
 
 
-def _free_mapping(value, path):
+def _free_mapping(value: Any, path: str) -> Dict[str, Any]:
     """A mapping with arbitrary string keys (module options, environment variables)."""
     if value is None:
         return {}
@@ -236,14 +298,14 @@ def _free_mapping(value, path):
     return value
 
 
-def _split_args(value, path):
+def _split_args(value: str, path: str) -> List[str]:
     try:
         return shlex.split(value)
     except ValueError as err:
         raise ConfigError(path, "cannot be split into arguments: %s" % err, "Give a list of strings instead.")
 
 
-def _str(value, path, allow_empty=False):
+def _str(value: Any, path: str, allow_empty: bool = False) -> str:
     if not isinstance(value, str):
         raise ConfigError(path, "must be a string, got %s" % _type_name(value))
     if not allow_empty and not value:
@@ -251,13 +313,13 @@ def _str(value, path, allow_empty=False):
     return value
 
 
-def _bool(value, path):
+def _bool(value: Any, path: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(path, "must be true or false, got %s" % _type_name(value))
     return value
 
 
-def _int(value, path, minimum=None, maximum=None):
+def _int(value: Any, path: str, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(path, "must be an integer, got %s" % _type_name(value))
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
@@ -265,7 +327,7 @@ def _int(value, path, minimum=None, maximum=None):
     return value
 
 
-def _list(value, path):
+def _list(value: Any, path: str) -> List[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -273,24 +335,26 @@ def _list(value, path):
     return value
 
 
-def _str_list(value, path, pattern=None, what=None):
-    items = []
-    for index, item in enumerate(_list(value, path)):
-        item = _str(item, "%s[%d]" % (path, index))
+def _str_list(value: Any, path: str, pattern: Optional[re.Pattern[str]] = None,
+              what: Optional[str] = None) -> Tuple[str, ...]:
+    items: List[str] = []
+    for index, raw in enumerate(_list(value, path)):
+        item = _str(raw, "%s[%d]" % (path, index))
         if pattern is not None and not pattern.match(item):
             raise ConfigError("%s[%d]" % (path, index), "%r is not a valid %s" % (item, what))
         items.append(item)
     return tuple(items)
 
 
-def _choice(value, path, choices):
-    value = _str(value, path)
-    if value not in choices:
-        raise ConfigError(path, "%r is not one of %s" % (value, ", ".join(choices)))
-    return value
+def _choice(value: Any, path: str, choices: Type[_C]) -> _C:
+    text = _str(value, path)
+    try:
+        return choices(text)
+    except ValueError:
+        raise ConfigError(path, "%r is not one of %s" % (text, ", ".join(str(choice) for choice in choices))) from None
 
 
-def parse_mode(value, path):
+def parse_mode(value: Any, path: str) -> int:
     """An octal permission string ("644", "0755") -> int. YAML ints like 644 are read as octal digits.
 
     An unquoted ``0644`` in a playbook reaches us as the number 420 (YAML 1.1 octal); read as digits it
@@ -319,11 +383,11 @@ def parse_mode(value, path):
 class _Paths(object):
     """Resolves host paths in the config against the base directory."""
 
-    def __init__(self, base_dir):
-        self.base_dir = base_dir
+    def __init__(self, base_dir: Optional[str]) -> None:
+        self.base_dir: Optional[str] = base_dir
 
-    def host(self, value, path, kind="file"):
-        value = _str(value, path)
+    def host(self, raw: Any, path: str, kind: Literal["file", "dir"] = "file") -> str:
+        value = _str(raw, path)
         if not os.path.isabs(value):
             if not self.base_dir:
                 raise ConfigError(path, "relative path %r needs a base directory" % value,
@@ -339,9 +403,9 @@ class _Paths(object):
 
 # ---------------------------------------------------------------- sections
 
-def _file_specs(value, path, paths):
+def _file_specs(value: Any, path: str, paths: _Paths) -> Tuple[FileSpec, ...]:
     """``additionalFiles`` in the list form or in the older map form."""
-    specs = []
+    specs: List[FileSpec] = []
     if isinstance(value, dict):
         for source, target in value.items():
             entry_path = '%s["%s"]' % (path, source)
@@ -354,20 +418,20 @@ def _file_specs(value, path, paths):
                 if isinstance(item, str):
                     specs.append(FileSpec(destination=image_path(item, item_path), source=source_path))
                 elif isinstance(item, dict):
-                    item = _mapping(item, item_path, {"path", "permissions"})
-                    if "path" not in item:
+                    entry = _mapping(item, item_path, {"path", "permissions"})
+                    if "path" not in entry:
                         raise ConfigError(item_path + ".path", "is required")
                     specs.append(FileSpec(
-                        destination=image_path(item["path"], item_path + ".path"), source=source_path,
-                        permissions=parse_mode(item["permissions"], item_path + ".permissions")
-                        if "permissions" in item else None))
+                        destination=image_path(entry["path"], item_path + ".path"), source=source_path,
+                        permissions=parse_mode(entry["permissions"], item_path + ".permissions")
+                        if "permissions" in entry else None))
                 else:
                     raise ConfigError(item_path, "must be a destination path or {path, permissions}, got %s"
                                       % _type_name(item))
         return tuple(specs)
-    for index, item in enumerate(_list(value, path)):
+    for index, raw in enumerate(_list(value, path)):
         item_path = "%s[%d]" % (path, index)
-        item = _mapping(item, item_path, {"source", "content", "destination", "permissions"})
+        item = _mapping(raw, item_path, {"source", "content", "destination", "permissions"})
         if ("source" in item) == ("content" in item):
             raise ConfigError(item_path, "needs exactly one of source and content")
         if "destination" not in item:
@@ -382,17 +446,17 @@ def _file_specs(value, path, paths):
     return tuple(specs)
 
 
-def _dir_specs(value, path, paths):
-    specs = []
-    for index, item in enumerate(_list(value, path)):
+def _dir_specs(value: Any, path: str, paths: _Paths) -> Tuple[DirSpec, ...]:
+    specs: List[DirSpec] = []
+    for index, raw in enumerate(_list(value, path)):
         item_path = "%s[%d]" % (path, index)
-        item = _mapping(item, item_path, {"source", "destination", "newDirPermissions", "mergedDirPermissions",
-                                          "childFilePermissions"})
+        item = _mapping(raw, item_path, {"source", "destination", "newDirPermissions", "mergedDirPermissions",
+                                         "childFilePermissions"})
         for required in ("source", "destination"):
             if required not in item:
                 raise ConfigError("%s.%s" % (item_path, required), "is required")
 
-        def mode(key):
+        def mode(key: str) -> Optional[int]:
             return parse_mode(item[key], "%s.%s" % (item_path, key)) if key in item else None
 
         specs.append(DirSpec(
@@ -405,8 +469,8 @@ def _dir_specs(value, path, paths):
     return tuple(specs)
 
 
-def _package_list_files(value, path, paths):
-    names = []
+def _package_list_files(value: Any, path: str, paths: _Paths) -> Tuple[str, ...]:
+    names: List[str] = []
     for index, item in enumerate(_list(value, path)):
         item_path = "%s[%d]" % (path, index)
         list_file = paths.host(item, item_path)
@@ -415,37 +479,37 @@ def _package_list_files(value, path, paths):
                 data = load_yaml(handle)
         except (OSError, YAMLError) as err:
             raise ConfigError(item_path, "cannot read package list %s: %s" % (list_file, err))
-        data = _mapping(data, "%s(%s)" % (item_path, list_file), {"packages"})
-        names += _str_list(data.get("packages"), "%s(%s).packages" % (item_path, list_file), PACKAGE_RE,
+        listed = _mapping(data, "%s(%s)" % (item_path, list_file), {"packages"})
+        names += _str_list(listed.get("packages"), "%s(%s).packages" % (item_path, list_file), PACKAGE_RE,
                            "package name")
     return tuple(names)
 
 
-def _packages(value, path, paths):
-    value = _mapping(value, path, {"install", "remove", "update", "updateExistingPackages", "installLists",
-                                   "removeLists", "updateLists"})
+def _packages(value: Any, path: str, paths: _Paths) -> Packages:
+    section = _mapping(value, path, {"install", "remove", "update", "updateExistingPackages", "installLists",
+                                     "removeLists", "updateLists"})
 
-    def names(key):
-        return (_str_list(value.get(key), "%s.%s" % (path, key), PACKAGE_RE, "package name")
-                + _package_list_files(value.get(key + "Lists"), "%s.%sLists" % (path, key), paths))
+    def names(key: str) -> Tuple[str, ...]:
+        return (_str_list(section.get(key), "%s.%s" % (path, key), PACKAGE_RE, "package name")
+                + _package_list_files(section.get(key + "Lists"), "%s.%sLists" % (path, key), paths))
 
     return Packages(
         remove=names("remove"),
-        update_existing=_bool(value["updateExistingPackages"], path + ".updateExistingPackages")
-        if "updateExistingPackages" in value else False,
+        update_existing=_bool(section["updateExistingPackages"], path + ".updateExistingPackages")
+        if "updateExistingPackages" in section else False,
         install=names("install"),
         update=names("update"),
     )
 
 
-def _users(value, path, paths):
-    users = []
-    seen = set()
-    for index, item in enumerate(_list(value, path)):
+def _users(value: Any, path: str, paths: _Paths) -> Tuple[User, ...]:
+    users: List[User] = []
+    seen: Set[str] = set()
+    for index, raw in enumerate(_list(value, path)):
         item_path = "%s[%d]" % (path, index)
-        item = _mapping(item, item_path, {"name", "uid", "password", "passwordExpiresDays", "sshPublicKeys",
-                                          "sshPublicKeyPaths", "primaryGroup", "secondaryGroups",
-                                          "homeDirectory", "startupCommand"})
+        item = _mapping(raw, item_path, {"name", "uid", "password", "passwordExpiresDays", "sshPublicKeys",
+                                         "sshPublicKeyPaths", "primaryGroup", "secondaryGroups",
+                                         "homeDirectory", "startupCommand"})
         if "name" not in item:
             raise ConfigError(item_path + ".name", "is required")
         name = _str(item["name"], item_path + ".name")
@@ -454,17 +518,17 @@ def _users(value, path, paths):
         if name in seen:
             raise ConfigError(item_path + ".name", "user %r is listed twice" % name)
         seen.add(name)
-        password = None
+        password: Optional[Password] = None
         if "password" in item:
             pw_path = item_path + ".password"
             pw = _mapping(item["password"], pw_path, {"type", "value"})
             if "type" not in pw:
                 raise ConfigError(pw_path + ".type", "is required")
-            pw_type = _choice(pw["type"], pw_path + ".type", PASSWORD_TYPES)
-            pw_value = None
+            pw_type = _choice(pw["type"], pw_path + ".type", PasswordType)
+            pw_value: Optional[str] = None
             if isinstance(pw.get("value"), str):
                 register_secret(pw["value"])
-            if pw_type != "locked":
+            if pw_type.needs_value:
                 if "value" not in pw:
                     raise ConfigError(pw_path + ".value", "is required for type %s" % pw_type)
                 pw_value = _str(pw["value"], pw_path + ".value")
@@ -497,11 +561,11 @@ def _users(value, path, paths):
     return tuple(users)
 
 
-def _groups(value, path):
-    groups = []
-    for index, item in enumerate(_list(value, path)):
+def _groups(value: Any, path: str) -> Tuple[Group, ...]:
+    groups: List[Group] = []
+    for index, raw in enumerate(_list(value, path)):
         item_path = "%s[%d]" % (path, index)
-        item = _mapping(item, item_path, {"name", "gid"})
+        item = _mapping(raw, item_path, {"name", "gid"})
         if "name" not in item:
             raise ConfigError(item_path + ".name", "is required")
         name = _str(item["name"], item_path + ".name")
@@ -511,36 +575,36 @@ def _groups(value, path):
     return tuple(groups)
 
 
-def _modules(value, path):
-    modules = []
-    for index, item in enumerate(_list(value, path)):
+def _modules(value: Any, path: str) -> Tuple[KernelModule, ...]:
+    modules: List[KernelModule] = []
+    for index, raw in enumerate(_list(value, path)):
         item_path = "%s[%d]" % (path, index)
-        item = _mapping(item, item_path, {"name", "loadMode", "options"})
+        item = _mapping(raw, item_path, {"name", "loadMode", "options"})
         if "name" not in item:
             raise ConfigError(item_path + ".name", "is required")
         name = _str(item["name"], item_path + ".name")
-        if not re.match(r"^[A-Za-z0-9_-]+$", name):
+        if not MODULE_NAME_RE.match(name):
             raise ConfigError(item_path + ".name", "%r is not a valid kernel module name" % name)
         options = _free_mapping(item.get("options"), item_path + ".options")
-        opts = []
+        opts: List[Tuple[str, str]] = []
         for key, val in options.items():
-            if not re.match(r"^[A-Za-z0-9_-]+$", key):
+            if not MODULE_NAME_RE.match(key):
                 raise ConfigError("%s.options.%s" % (item_path, key), "is not a valid module parameter name")
             if isinstance(val, bool):
                 val = "1" if val else "0"
             if not isinstance(val, (str, int)):
                 raise ConfigError("%s.options.%s" % (item_path, key), "must be a string or number")
             opts.append((key, str(val)))
-        load_mode = _choice(item["loadMode"], item_path + ".loadMode", LOAD_MODES) if "loadMode" in item else None
-        if load_mode == "disable" and opts:
-            raise ConfigError(item_path + ".options", "cannot be set on a module whose loadMode is disable")
+        load_mode = _choice(item["loadMode"], item_path + ".loadMode", LoadMode) if "loadMode" in item else None
+        if load_mode is not None and not load_mode.takes_options and opts:
+            raise ConfigError(item_path + ".options", "cannot be set on a module whose loadMode is %s" % load_mode)
         modules.append(KernelModule(name, load_mode, tuple(opts)))
     return tuple(modules)
 
 
-def _kernel_args(value, path):
-    value = _mapping(value, path, {"extraCommandLine"})
-    extra = value.get("extraCommandLine")
+def _kernel_args(value: Any, path: str) -> Tuple[str, ...]:
+    section = _mapping(value, path, {"extraCommandLine"})
+    extra = section.get("extraCommandLine")
     if extra is None:
         return ()
     if isinstance(extra, str):
@@ -552,17 +616,17 @@ def _kernel_args(value, path):
     return args
 
 
-def _scripts(value, path, paths):
-    scripts = []
-    for index, item in enumerate(_list(value, path)):
+def _scripts(value: Any, path: str, paths: _Paths) -> Tuple[Script, ...]:
+    scripts: List[Script] = []
+    for index, raw in enumerate(_list(value, path)):
         item_path = "%s[%d]" % (path, index)
-        item = _mapping(item, item_path, {"path", "content", "interpreter", "arguments", "environmentVariables",
-                                          "name"})
+        item = _mapping(raw, item_path, {"path", "content", "interpreter", "arguments", "environmentVariables",
+                                         "name"})
         if ("path" in item) == ("content" in item):
             raise ConfigError(item_path, "needs exactly one of path and content")
         script_path = paths.host(item["path"], item_path + ".path") if "path" in item else None
         env = _free_mapping(item.get("environmentVariables"), item_path + ".environmentVariables")
-        environment = []
+        environment: List[Tuple[str, str]] = []
         for key, val in env.items():
             if not ENV_RE.match(key):
                 raise ConfigError("%s.environmentVariables.%s" % (item_path, key), "is not a valid variable name")
@@ -586,66 +650,68 @@ def _scripts(value, path, paths):
     return tuple(scripts)
 
 
-def _os(value, paths):
+def _os(value: Any, paths: _Paths) -> OSConfig:
     path = ROOT + ".os"
-    value = _mapping(value, path, {"hostname", "packages", "additionalFiles", "additionalDirs", "users", "groups",
-                                   "services", "modules", "kernelCommandLine"})
+    section = _mapping(value, path, {"hostname", "packages", "additionalFiles", "additionalDirs", "users", "groups",
+                                     "services", "modules", "kernelCommandLine"})
     hostname = None
-    if "hostname" in value:
-        hostname = _str(value["hostname"], path + ".hostname")
+    if "hostname" in section:
+        hostname = _str(section["hostname"], path + ".hostname")
         if not HOSTNAME_RE.match(hostname):
             raise ConfigError(path + ".hostname", "%r is not a valid DNS host name" % hostname)
-    services = _mapping(value.get("services"), path + ".services", {"enable", "disable"})
-    enable = _str_list(services.get("enable"), path + ".services.enable", UNIT_RE, "unit name")
-    disable = _str_list(services.get("disable"), path + ".services.disable", UNIT_RE, "unit name")
+    services = _mapping(section.get("services"), path + ".services", {state.value for state in ServiceState})
+    units = {state: _str_list(services.get(state.value), "%s.services.%s" % (path, state), UNIT_RE, "unit name")
+             for state in ServiceState}
+    enable, disable = units[ServiceState.ENABLE], units[ServiceState.DISABLE]
     both = sorted(set(enable) & set(disable))
     if both:
         raise ConfigError(path + ".services", "%s both enabled and disabled" % ", ".join(both))
     return OSConfig(
         hostname=hostname,
-        packages=_packages(value.get("packages"), path + ".packages", paths),
-        additional_files=_file_specs(value.get("additionalFiles"), path + ".additionalFiles", paths),
-        additional_dirs=_dir_specs(value.get("additionalDirs"), path + ".additionalDirs", paths),
-        users=_users(value.get("users"), path + ".users", paths),
-        groups=_groups(value.get("groups"), path + ".groups"),
+        packages=_packages(section.get("packages"), path + ".packages", paths),
+        additional_files=_file_specs(section.get("additionalFiles"), path + ".additionalFiles", paths),
+        additional_dirs=_dir_specs(section.get("additionalDirs"), path + ".additionalDirs", paths),
+        users=_users(section.get("users"), path + ".users", paths),
+        groups=_groups(section.get("groups"), path + ".groups"),
         services_enable=enable,
         services_disable=disable,
-        modules=_modules(value.get("modules"), path + ".modules"),
-        kernel_extra_args=_kernel_args(value.get("kernelCommandLine"), path + ".kernelCommandLine"),
+        modules=_modules(section.get("modules"), path + ".modules"),
+        kernel_extra_args=_kernel_args(section.get("kernelCommandLine"), path + ".kernelCommandLine"),
     )
 
 
-def _iso(value, paths):
+def _iso(value: Any, paths: _Paths) -> IsoConfig:
     path = ROOT + ".iso"
     present = value is not None
-    value = _mapping(value, path, {"additionalFiles", "kernelCommandLine", "initramfsType"})
+    section = _mapping(value, path, {"additionalFiles", "kernelCommandLine", "initramfsType"})
     return IsoConfig(
-        additional_files=_file_specs(value.get("additionalFiles"), path + ".additionalFiles", paths),
-        kernel_extra_args=_kernel_args(value.get("kernelCommandLine"), path + ".kernelCommandLine"),
-        initramfs_type=_choice(value["initramfsType"], path + ".initramfsType", INITRAMFS_TYPES)
-        if "initramfsType" in value else "bootstrap",
+        additional_files=_file_specs(section.get("additionalFiles"), path + ".additionalFiles", paths),
+        kernel_extra_args=_kernel_args(section.get("kernelCommandLine"), path + ".kernelCommandLine"),
+        initramfs_type=_choice(section["initramfsType"], path + ".initramfsType", InitramfsType)
+        if "initramfsType" in section else InitramfsType.BOOTSTRAP,
         present=present,
     )
 
 
-def parse_config(data, base_dir=None):
-    """Validate the raw mapping ``data`` and return a :class:`Config`."""
-    data = _mapping(data, ROOT, {"os", "scripts", "iso"})
+def parse_config(data: Any, base_dir: Optional[str] = None) -> Config:
+    """Validate the raw mapping ``data`` (parsed YAML or JSON: anything, refused unless a mapping) and return a
+    :class:`Config`."""
+    top = _mapping(data, ROOT, {"os", "scripts", "iso"})
     paths = _Paths(base_dir)
-    scripts = _mapping(data.get("scripts"), ROOT + ".scripts", {"postCustomization", "finalizeCustomization"})
+    scripts = _mapping(top.get("scripts"), ROOT + ".scripts", {"postCustomization", "finalizeCustomization"})
     return Config(
-        os=_os(data.get("os"), paths),
+        os=_os(top.get("os"), paths),
         scripts=ScriptsConfig(
             post_customization=_scripts(scripts.get("postCustomization"), ROOT + ".scripts.postCustomization", paths),
             finalize_customization=_scripts(scripts.get("finalizeCustomization"),
                                             ROOT + ".scripts.finalizeCustomization", paths),
         ),
-        iso=_iso(data.get("iso"), paths),
+        iso=_iso(top.get("iso"), paths),
         base_dir=base_dir,
     )
 
 
-def load_config(config=None, config_file=None, config_dir=None):
+def load_config(config: Any = None, config_file: Optional[str] = None, config_dir: Optional[str] = None) -> Config:
     """The module-facing entry: ``config`` (a dict) or ``config_file`` (YAML), and the base directory."""
     if config is not None and config_file is not None:
         raise ConfigError(ROOT, "config and config_file are mutually exclusive")

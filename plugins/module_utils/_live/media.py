@@ -8,12 +8,12 @@ the host files for grub.cfg, the saved config, the .disk markers and ``iso.addit
 
 from __future__ import annotations
 
-import enum
 import json
 import os
 import re
 from typing import List, Optional
 
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import set_mtime
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso.xorriso import list_files, read_text
@@ -32,7 +32,7 @@ MIC_GRUB_CFG = "/boot/grub2/grub.cfg"
 LABEL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")  # use .match: anchored at both ends
 
 
-class IsoFlavour(str, enum.Enum):
+class IsoFlavour(StrEnum):
     """Whose Live ISO it is: what can be kept of it when it is re-customized."""
 
     LIVEISO = "liveiso"  #: ours: its saved config is read, the fast path can grow it

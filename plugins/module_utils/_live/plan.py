@@ -10,17 +10,17 @@ on a live medium), then the user's extra arguments; earlier ISOs' arguments are 
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from typing import Any, Dict, List, Optional
 
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import sha256_file
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import missing_args
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
 
 
-class BootMode(str, enum.Enum):
+class BootMode(StrEnum):
     """How a machine boots the medium; each mode has its El Torito boot image on the ISO."""
 
     BIOS = "bios"  #: legacy BIOS (SeaBIOS, CSM): GRUB's i386-pc core as a no-emulation El Torito image
@@ -32,7 +32,7 @@ class BootMode(str, enum.Enum):
         return "/boot/grub/bios.img" if self is BootMode.BIOS else "/boot/grub/efiboot.img"
 
 
-class SecureBoot(str, enum.Enum):
+class SecureBoot(StrEnum):
     """What to do about Secure Boot (the ``secure_boot`` option)."""
 
     AUTO = "auto"  #: use the image's signed shim chain when it has one, else plain GRUB

@@ -19,7 +19,6 @@ under an overlay, customized, and everything after that is rebuilt.
 from __future__ import annotations
 
 import contextlib
-import enum
 import os
 import shutil
 from typing import Any, Dict, List, Optional, Tuple
@@ -29,6 +28,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._build.host imp
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.pipeline import Made, run_build
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp import Stamp
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import tools
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import set_mtime
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
@@ -231,7 +231,7 @@ def space_needed(info, build, output, customizing):
     return {build.workdir: work, os.path.dirname(output): size // 2}
 
 
-class BuildPath(str, enum.Enum):
+class BuildPath(StrEnum):
     """How a Live ISO is made (the result's ``build_path``)."""
 
     FULL = "full"  #: from a disk image: mount, [customize], initrd, squashfs, boot images, xorriso
