@@ -78,7 +78,8 @@ def expected_files(seeds, hosts):
     files = []
     for host in hosts:
         mac = MACS[host]
-        files += [{"source": "%s/%s/%s" % (seeds, host, name), "destination": "/cloud-init-data/by-mac/%s/%s" % (mac, name)}
+        files += [{"source": "%s/%s/%s" % (seeds, host, name),
+                   "destination": "/cloud-init-data/by-mac/%s/%s" % (mac, name)}
                   for name in ("meta-data", "user-data", "network-config")]
         files.append({"content": host + "\n", "destination": "/cloud-init-data/by-mac/%s/host" % mac})
     table = "".join("%s %s\n" % (MACS[host], host) for host in hosts) or "\n"
@@ -93,8 +94,9 @@ def expected_site(out, name, site, hosts, build_host="localhost"):
 
 def test_site_iso_data_per_group(tmp_path):
     out = str(tmp_path / "out")
-    rc, log = run(tmp_path, data_play(out), extra=["site_iso_output_dir=" + out, "site_iso_validate_seeds=false",
-                                                    "site_iso_base_image=/nonexistent/base.qcow2"])
+    rc, log = run(tmp_path, data_play(out),
+                  extra=["site_iso_output_dir=" + out, "site_iso_validate_seeds=false",
+                         "site_iso_base_image=/nonexistent/base.qcow2"])
     assert rc == 0, log[-4000:]
     assert "DEPRECATION" not in log
     for name, hosts in SITES.items():

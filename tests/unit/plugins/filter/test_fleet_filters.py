@@ -178,7 +178,8 @@ def test_host_mac_sources():
     assert host_mac({"cloudinit_mac": "52:54:00:30:01:01",
                      "cloudinit_interfaces": [{"name": "nic0", "mac": "52:54:00:99:99:99"}]}) == "52:54:00:30:01:01"
     # else the first interface that has a mac
-    interfaces = [{"name": "eth0"}, {"name": "eth1", "mac": "52:54:00:0A:0B:0C"}, {"name": "eth2", "mac": "52:54:00:0a:0b:0d"}]
+    interfaces = [{"name": "eth0"}, {"name": "eth1", "mac": "52:54:00:0A:0B:0C"},
+                  {"name": "eth2", "mac": "52:54:00:0a:0b:0d"}]
     assert host_mac({"cloudinit_interfaces": interfaces}) == "52:54:00:0a:0b:0c"
     assert host_mac({}) == ""
     assert host_mac({"cloudinit_interfaces": []}) == ""
@@ -234,7 +235,8 @@ def test_site_media_files_macs_lowered_from_interfaces_and_hosts_without_mac_ski
     }
     files = site_media_files(unit("site_Beta", "site_Beta", ["alpha", "dashed", "emptymac", "nomac", "Zeta"]),
                              hostvars, "/out//seeds")
-    assert files == (seed("/out//seeds", "alpha", "52-54-00-0a-0b-0c") + seed("/out//seeds", "dashed", "52-54-00-de-ad-01")
+    assert files == (seed("/out//seeds", "alpha", "52-54-00-0a-0b-0c")
+                     + seed("/out//seeds", "dashed", "52-54-00-de-ad-01")
                      + seed("/out//seeds", "Zeta", "52-54-00-aa-bb-cc")
                      + [{"content": "52-54-00-0a-0b-0c alpha\n52-54-00-de-ad-01 dashed\n52-54-00-aa-bb-cc Zeta\n",
                          "destination": "/cloud-init-data/hosts.txt"}])
