@@ -5,7 +5,7 @@
 
 The roles' templates only render; what is computed (which sites a build host builds, the media files of a
 site ISO, the manifest, a host's MAC address, the write_files of a seed) is computed here, where it is
-tested (tests/unit/plugins/filter/test_fleet.py). Every filter is documented in plugins/filter/<name>.yml.
+tested (tests/unit/plugins/filter/test_fleet_filters.py). Every filter is documented in plugins/filter/<name>.yml.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ BY_MAC = '/cloud-init-data/by-mac/'
 HOSTS_TABLE = '/cloud-init-data/hosts.txt'
 UNIT_PER = ('group', 'host')
 
-_MAC_RE = re.compile(r'^[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}$', re.IGNORECASE)
+_MAC_RE = re.compile(r'[0-9a-f]{2}(?:[:-][0-9a-f]{2}){5}', re.IGNORECASE)
 
 
 def _where(host, variable):
@@ -77,21 +77,22 @@ def _sexagesimal(number):
 
 def mac_address(value, host=None, variable=None, separator=':'):
     """A MAC address checked and normalized: lower case, its six pairs joined by separator; '' for none."""
+    if separator not in (':', '-'):
+        raise AnsibleFilterError('mac_address: separator must be ":" or "-", not %r' % (separator,))
     if value is None or (isinstance(value, str) and value == ''):
         return ''
     where = _where(host, variable)
     if isinstance(value, int) and not isinstance(value, bool):
         guess = _sexagesimal(value)
-        hint = ' (%s: "%s")' % (variable or 'cloudinit_mac', guess) if guess else ''
+        key = (variable or 'cloudinit_mac').rsplit('.', 1)[-1]
+        hint = ' (%s: "%s")' % (key, guess) if guess else ''
         raise AnsibleFilterError(
             '%s is the integer %d, not a MAC address: YAML reads an unquoted MAC address whose pairs are all decimal '
             'digits below 60 as a base-60 number. Quote it%s.' % (where, value, hint), obj=value)
-    if not isinstance(value, str) or not _MAC_RE.match(value):
+    if not isinstance(value, str) or not _MAC_RE.fullmatch(value):
         raise AnsibleFilterError(
             '%s is %r, not a MAC address (6 pairs of hex digits separated by colons, like "52:54:00:12:34:56")'
             % (where, value), obj=value)
-    if separator not in (':', '-'):
-        raise AnsibleFilterError('mac_address: separator must be ":" or "-", not %r' % (separator,))
     return re.sub('[:-]', separator, value.lower())
 
 

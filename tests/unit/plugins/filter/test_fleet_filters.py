@@ -150,7 +150,7 @@ def test_mac_address_with_dashes():
 
 @pytest.mark.parametrize("value", [
     "52:54:00:10:00", "52:54:00:10:00:01:02", "52:54:00:10:00:0g", "525400100001", " 52:54:00:10:00:01",
-    "52.54.00.10.00.01", "5:54:00:10:00:01", True, ["52:54:00:10:00:01"], 1.5,
+    "52.54.00.10.00.01", "5:54:00:10:00:01", "52:54:00:10:00:01\n", True, ["52:54:00:10:00:01"], 1.5,
 ])
 def test_mac_address_rejects_what_is_not_six_hex_pairs(value):
     with pytest.raises(AnsibleFilterError) as err:
@@ -170,6 +170,10 @@ def test_mac_address_unquoted_in_yaml_is_a_base60_integer():
     # an integer that is no base-60 MAC still says to quote, without a guess
     with pytest.raises(AnsibleFilterError, match=r"is the integer 7, .*Quote it\.$"):
         mac_address(7, "h", "cloudinit_interfaces[0].mac")
+    # an interface's mac: the hint names the key to write
+    hint = r'^h: cloudinit_interfaces\[0\]\.mac is the integer .*\(mac: "52:54:00:30:01:01"\)'
+    with pytest.raises(AnsibleFilterError, match=hint):
+        host_mac({"cloudinit_interfaces": [{"name": "nic0", "mac": yaml.safe_load("52:54:00:30:01:01")}]}, "h")
 
 
 def test_host_mac_sources():
