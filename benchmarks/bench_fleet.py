@@ -20,9 +20,10 @@ import tempfile
 
 from common import base_image, cp_seconds, paired, save, sh, timed
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import parse_config
-from ansible_collections.liveiso.customizer.plugins.module_utils.digest import write_stamp
-from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import LiveIsoRequest, build_live_iso
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import parse_config
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp import write_stamp
+from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import build_live_iso
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest
 
 SITES = 20
 

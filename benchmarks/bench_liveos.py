@@ -17,10 +17,13 @@ import tempfile
 
 from common import base_image, cp_seconds, drop_caches, paired, save, settle, sh, timed
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, iso_media, live_initrd
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import parse_config
-from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import LiveIsoRequest, build_live_iso
-from ansible_collections.liveiso.customizer.plugins.module_utils.squashfs import mksquashfs_argv
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import initrd as live_initrd
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import parse_config
+from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import build_live_iso
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import mksquashfs_argv
 
 
 class MountedRoot(object):

@@ -51,4 +51,15 @@ options:
       - Seconds since 1970 used for every timestamp in the ISO, its squashfs and its initrd, so the same inputs
         give a byte-identical ISO (reproducible builds).
     type: int
+  session_writer:
+    description:
+      - Who writes the new ISO session of the per-site fast path (a Live ISO in, only O(iso) changes).
+      - V(auto) writes it in Python (about 2 ms) for the shapes this collection makes, and falls back to
+        xorriso for any other ISO; the result's C(notes) say which wrote it and why.
+      - V(xorriso) always lets xorriso write it (slower: its internal polling costs about 0.2 s a build).
+      - V(here) requires the Python writer and fails clearly for an ISO it cannot grow.
+      - Not part of the build's digest (the ISO has the same files either way).
+    type: str
+    choices: [auto, here, xorriso]
+    default: auto
 '''

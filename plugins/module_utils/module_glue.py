@@ -3,20 +3,30 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one place where library errors become ``fail_json`` (private to this collection).
 
-Modules build their AnsibleModule and call :func:`run_module`; this turns
-params into the library's typed request, runs it, and reports. Secrets the
-config registered are masked in every message, and passed to ``no_log_values``
-so Ansible masks them too.
+Each module builds its AnsibleModule and calls :func:`run_module` with its own
+handler from here (:func:`image_customize`, :func:`liveos_iso`,
+:func:`cloudinit_seed`), which turns params into the library's typed request
+and calls the library. Errors become ``fail_json`` here only: ours with their
+message and hint, OSErrors a user caused (a directory given as a file, no
+permission) with the path and what to do, anything else as an internal error
+with the trace. Secrets the library registered are masked in every message,
+and passed to ``no_log_values`` so Ansible masks them too.
 """
 
 from __future__ import absolute_import, division, print_function
+
 __metaclass__ = type
 
 import traceback
+from typing import Any, Callable, Dict
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CustomizerError
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import _SECRETS, redact
-
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
+    CustomizerError,
+    is_user_os_error,
+    user_os_error,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import redact
 
 # Options of every image-building module (doc fragment build).
 BUILD_OPTIONS = dict(
@@ -34,11 +44,12 @@ LIVE_ISO_OPTIONS = dict(
     boot_modes=dict(type='list', elements='str', choices=['bios', 'uefi']),
     secure_boot=dict(type='str', choices=['auto', 'required', 'off'], default='auto'),
     source_date_epoch=dict(type='int'),
+    session_writer=dict(type='str', choices=['auto', 'here', 'xorriso'], default='auto'),
 )
 
 
-def _live_request(module, config):
-    from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import LiveIsoRequest
+def _live_request(module: Any, config: Any) -> Any:
+    from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest
     params = module.params
     return LiveIsoRequest(
         image=params['image'],
@@ -53,20 +64,27 @@ def _live_request(module, config):
         build_dir=params['build_dir'],
         force=params['force'],
         checksum=params['checksum'],
+        session_writer=params['session_writer'],
         check_mode=module.check_mode,
     )
 
 
-def _image_customize(module):
-    from ansible_collections.liveiso.customizer.plugins.module_utils.config import load_config
-    from ansible_collections.liveiso.customizer.plugins.module_utils.customize import (
-        CustomizeRequest, customize_image, resolve_output_format)
-    from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import build_live_iso
+def image_customize(module: Any) -> Dict[str, Any]:
+    """The image_customize module: a disk image out, or a Live ISO with ``output_format: iso``."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import load_config
+    from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.disk import (
+        CustomizeRequest,
+        customize_image,
+        resolve_output_format,
+    )
+    from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import build_live_iso
     params = module.params
     config = load_config(params['config'], params['config_file'], params['config_dir'])
-    module.no_log_values.update(_SECRETS)
+    module.no_log_values.update(secrets.registered())
     if resolve_output_format(params['output'], params['output_format']) == 'iso':
-        return build_live_iso(_live_request(module, config))
+        result = build_live_iso(_live_request(module, config))
+        result.setdefault('output_format', 'iso')
+        return result
     return customize_image(CustomizeRequest(
         image=params['image'],
         output=params['output'],
@@ -79,63 +97,51 @@ def _image_customize(module):
     ))
 
 
-def _liveos_iso(module):
-    from ansible_collections.liveiso.customizer.plugins.module_utils.config import load_config
-    from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import build_live_iso
+def liveos_iso(module: Any) -> Dict[str, Any]:
+    """The liveos_iso module: a Live ISO out of a disk image or a Live ISO."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import load_config
+    from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import build_live_iso
     iso = dict((key, value) for key, value in (module.params['iso'] or {}).items() if value is not None)
     config = load_config({'iso': iso}, config_dir=module.params['config_dir'])
     return build_live_iso(_live_request(module, config))
 
 
-def _cloudinit_seed(module):
-    from ansible_collections.liveiso.customizer.plugins.module_utils import cloudinit_seed as seed
+def cloudinit_seed(module: Any) -> Dict[str, Any]:
+    """The cloudinit_seed module: the params become a SeedRequest for the library's make_seed()."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.make import SeedRequest, make_seed
     params = module.params
+    request = SeedRequest(
+        dest=params['dest'], meta_data=params['meta_data'], user_data=params['user_data'],
+        network_config=params['network_config'], vendor_data=params['vendor_data'],
+        instance_id=params['instance_id'], host=params['host'], placement=params['placement'],
+        live_medium_path=params['live_medium_path'], validate_with_image=params['validate_with_image'],
+        show_secrets=params['show_secrets'], check_mode=module.check_mode, diff=module._diff)
     try:
-        files = seed.render_seed(params['meta_data'], params['user_data'], params['network_config'],
-                                 params['vendor_data'], params['instance_id'], params['host'])
+        return make_seed(request)
     finally:
-        module.no_log_values.update(_SECRETS)
-    notes = ["offline checks passed: %s" % ", ".join(sorted(files))]
-    medium = params['live_medium_path']
-    if params['validate_with_image']:
-        from ansible_collections.liveiso.customizer.plugins.module_utils.seed_schema import validate_in_image
-        facts = validate_in_image(params['validate_with_image'], files)
-        notes += facts['notes']
-        medium = medium or facts['live_medium']
-    medium = medium or seed.MEDIUM_PATHS['dracut']
-    changed, diffs = seed.write_seed(params['dest'], files, module.check_mode, params['show_secrets'])
-    result = dict(
-        changed=bool(changed),
-        files=dict((name, '%s/%s' % (params['dest'].rstrip('/'), name)) for name in files),
-        changed_files=changed,
-        instance_id=seed.load_yaml('meta-data', files['meta-data'])['instance-id'],
-        config=seed.config_fragment(params['placement'], params['dest'], medium, files=files),
-        live_medium_path=medium,
-        notes=notes,
-    )
-    if module._diff:
-        result['diff'] = diffs
-    return result
+        module.no_log_values.update(secrets.registered())
 
 
-HANDLERS = {
-    'image_customize': _image_customize,
-    'liveos_iso': _liveos_iso,
-    'cloudinit_seed': _cloudinit_seed,
-}
-
-
-def run_module(module, name):
+def run_module(module: Any, handler: Callable[[Any], Dict[str, Any]]) -> None:
+    """Run ``handler(module)`` (one of the functions above) and report: exit_json, or fail_json once."""
+    name = getattr(handler, '__name__', 'module')
     try:
-        result = HANDLERS[name](module)
+        result = handler(module)
     except CustomizerError as err:
-        module.no_log_values.update(_SECRETS)
+        module.no_log_values.update(secrets.registered())
         module.fail_json(msg=redact(str(err)), error=type(err).__name__)
     except ImportError as err:
         module.fail_json(msg="a Python library the module needs is missing on the managed host: %s. "
                              "Install PyYAML (python3-yaml)." % err)
+    except OSError as err:
+        module.no_log_values.update(secrets.registered())
+        if not is_user_os_error(err):
+            module.fail_json(msg=redact("internal error in liveiso.customizer.%s: %s" % (name, err)),
+                             exception=redact(traceback.format_exc()))
+        failure = user_os_error(err, "use a file")
+        module.fail_json(msg=redact(str(failure)), error=type(failure).__name__)
     except Exception as err:  # a bug: say so, with the trace, secrets masked
-        module.no_log_values.update(_SECRETS)
+        module.no_log_values.update(secrets.registered())
         module.fail_json(msg=redact("internal error in liveiso.customizer.%s: %s" % (name, err)),
                          exception=redact(traceback.format_exc()))
     for note in result.get("notes") or []:

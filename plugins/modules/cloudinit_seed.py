@@ -178,6 +178,7 @@ error:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
 from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue import run_module
 
 
@@ -198,7 +199,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, 'cloudinit_seed')
+    run_module(module, module_glue.cloudinit_seed)
 
 
 if __name__ == '__main__':

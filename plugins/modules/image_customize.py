@@ -196,6 +196,7 @@ error:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
 from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue import BUILD_OPTIONS, LIVE_ISO_OPTIONS, run_module
 
 
@@ -212,7 +213,7 @@ def main():
         mutually_exclusive=[('config', 'config_file')],
         supports_check_mode=True,
     )
-    run_module(module, 'image_customize')
+    run_module(module, module_glue.image_customize)
 
 
 if __name__ == '__main__':

@@ -189,6 +189,7 @@ error:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
 from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue import BUILD_OPTIONS, LIVE_ISO_OPTIONS, run_module
 
 
@@ -206,7 +207,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, 'liveos_iso')
+    run_module(module, module_glue.liveos_iso)
 
 
 if __name__ == '__main__':

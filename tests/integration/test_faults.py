@@ -26,10 +26,10 @@ COLLECTIONS = os.path.join(REPO, "build", "collections")
 RUNNER = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, %(collections)r)
-    from ansible_collections.liveiso.customizer.plugins.module_utils.config import parse_config
-    from ansible_collections.liveiso.customizer.plugins.module_utils.customize import CustomizeRequest, customize_image
-    from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CustomizerError
-    from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import LiveIsoRequest, build_live_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import parse_config
+    from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.disk import CustomizeRequest, customize_image
+    from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CustomizerError
+    from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import LiveIsoRequest, build_live_iso
     spec = json.loads(sys.argv[1])
     config = parse_config(spec.pop("config"), spec.pop("config_dir", None))
     kind = spec.pop("kind")

@@ -6,10 +6,10 @@ import subprocess
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader
-from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import Chroot
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import HostError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import HostError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
 
 BOOT_ID = "0123456789abcdef"
 NOCLOUD = "ds=nocloud;s=file:///x/"
@@ -58,7 +58,7 @@ def test_grub_cfg_entries():
 
 
 def test_grub_cfg_args_parse_back():
-    from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import grub_cfg_args
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import grub_cfg_args
     args = ["root=live:CDLABEL=A", NOCLOUD, "it's", "x$y"]
     assert grub_cfg_args(boot_loader.grub_cfg(args)) == args
 
@@ -80,7 +80,7 @@ def test_grub_mkimage_argv_bios():
 
 
 def test_grub_mkimage_argv_efi():
-    assert boot_loader.grub_mkimage_argv("efi", "/w/BOOTX64.EFI", "/w/early.cfg") == [
+    assert boot_loader.grub_mkimage_argv("uefi", "/w/BOOTX64.EFI", "/w/early.cfg") == [
         "grub-mkimage", "-O", "x86_64-efi", "-d", "/usr/lib/grub/x86_64-efi", "-p", "/boot/grub",
         "-c", "/w/early.cfg", "-o", "/w/BOOTX64.EFI"] + COMMON + ["efi_gop", "efi_uga", "all_video", "chain"]
 
@@ -328,3 +328,13 @@ def test_make_efi_image_signed_reproducible(tmp_path):
         with open(image, "rb") as handle:
             images.append(handle.read())
     assert images[0] == images[1]
+
+
+def test_grub_platforms():
+    bios, uefi = boot_loader.GrubPlatform("bios"), boot_loader.GrubPlatform("uefi")
+    assert (bios.mkimage_format, uefi.mkimage_format) == ("i386-pc-eltorito", "x86_64-efi")
+    assert (bios.directory, uefi.directory) == ("/usr/lib/grub/i386-pc", "/usr/lib/grub/x86_64-efi")
+    assert (bios.host_package, uefi.host_package) == ("grub-pc-bin", "grub-efi-amd64-bin")
+    assert "biosdisk" in bios.modules and "efi_gop" in uefi.modules
+    with pytest.raises(ValueError):
+        boot_loader.check_host_grub(("efi",))

@@ -8,12 +8,17 @@ import stat
 import pytest
 import yaml
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import chroot as chroot_mod
-from ansible_collections.liveiso.customizer.plugins.module_utils import cloudinit_seed as seed
-from ansible_collections.liveiso.customizer.plugins.module_utils import config as config_mod
-from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue, runner
-from ansible_collections.liveiso.customizer.plugins.module_utils.cloudinit_seed import SeedError, render_seed
-from ansible_collections.liveiso.customizer.plugins.module_utils.seed_schema import LINE_RE, live_medium
+from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit import make, seed
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.schema import (
+    LINE_RE,
+    NetworkRenderer,
+    live_medium,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import SeedError, render_seed
+from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as config_mod
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import chroot as chroot_mod
 
 IID_RE = re.compile(r"^iid-[0-9a-f]{16}$")
 HINT = ". Start it with #cloud-config, a #! script line, or give MIME multipart."
@@ -42,11 +47,11 @@ NET_V2 = {"version": 2, "ethernets": {"uplink": {"match": {"macaddress": "52:54:
 @pytest.fixture(autouse=True)
 def isolated_secrets():
     """Each test sees only the secrets it registers; the global set is restored afterwards."""
-    saved = set(runner._SECRETS)
-    runner._SECRETS.clear()
-    yield runner._SECRETS
-    runner._SECRETS.clear()
-    runner._SECRETS.update(saved)
+    saved = set(secrets._SECRETS)
+    secrets._SECRETS.clear()
+    yield secrets._SECRETS
+    secrets._SECRETS.clear()
+    secrets._SECRETS.update(saved)
 
 
 def meta_of(files):
@@ -330,17 +335,17 @@ SECRET_USER_DATA = {
 
 def assert_secrets_masked():
     for secret in (HASH1, HASH2, PLAIN, CHPASSWD_PW, PRIVATE_KEY):
-        assert runner.redact("before %s after" % secret) == "before ******** after"
-    assert runner.redact("chpasswd opsadmin:" + CHPASSWD_PW) == "chpasswd opsadmin:********"
+        assert secrets.redact("before %s after" % secret) == "before ******** after"
+    assert secrets.redact("chpasswd opsadmin:" + CHPASSWD_PW) == "chpasswd opsadmin:********"
     ordinary = "users opsadmin deployer kiosk groups wheel,adm deployers host edge-host"
-    assert runner.redact(ordinary) == ordinary
+    assert secrets.redact(ordinary) == ordinary
 
 
 def test_secrets_in_user_data_dict_are_registered():
-    assert runner.redact(HASH1) == HASH1  # nothing registered yet
+    assert secrets.redact(HASH1) == HASH1  # nothing registered yet
     files = render_seed(user_data=SECRET_USER_DATA)
     assert_secrets_masked()
-    masked = runner.redact(files["user-data"])
+    masked = secrets.redact(files["user-data"])
     for secret in (HASH1, HASH2, PLAIN, CHPASSWD_PW):
         assert secret not in masked
     assert "opsadmin" in masked and "wheel,adm" in masked
@@ -354,8 +359,8 @@ def test_secrets_in_cloud_config_string_are_registered():
 
 def test_secrets_in_vendor_data_are_registered():
     render_seed(vendor_data={"users": [{"name": "vendoruser", "passwd": HASH1}]})
-    assert runner.redact(HASH1) == "********"
-    assert runner.redact("vendoruser") == "vendoruser"
+    assert secrets.redact(HASH1) == "********"
+    assert secrets.redact("vendoruser") == "vendoruser"
 
 
 def test_script_user_data_registers_nothing(isolated_secrets):
@@ -365,13 +370,13 @@ def test_script_user_data_registers_nothing(isolated_secrets):
 
 def test_chpasswd_users_form_masks_only_the_password():
     render_seed(user_data={"chpasswd": {"users": [{"name": "alice", "password": CHPASSWD_PW, "type": "text"}]}})
-    assert runner.redact(CHPASSWD_PW) == "********"
-    assert runner.redact("user alice, type text") == "user alice, type text"
+    assert secrets.redact(CHPASSWD_PW) == "********"
+    assert secrets.redact("user alice, type text") == "user alice, type text"
 
 
 def test_crlf_cloud_config_secrets_are_registered():
     render_seed(user_data="#cloud-config\r\npassword: Crlf-Secret-77\r\n")
-    assert runner.redact("Crlf-Secret-77") == "********"
+    assert secrets.redact("Crlf-Secret-77") == "********"
 
 
 # ---------------------------------------------------------------- write_seed
@@ -464,12 +469,6 @@ def test_write_seed_show_secrets_shows_user_data(tmp_path):
     assert by_name["user-data"]["after"] == files["user-data"]
     assert HASH1 in by_name["user-data"]["after"]
     assert by_name["vendor-data"]["after"] == files["vendor-data"]
-
-
-def test_unified_diff():
-    text = seed.unified_diff("a\nb\n", "a\nc\n", "meta-data")
-    assert text == "--- meta-data\n+++ meta-data\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n"
-    assert seed.unified_diff("same\n", "same\n", "x") == ""
 
 
 # ---------------------------------------------------------------- placement fragments
@@ -604,7 +603,7 @@ class FakeModule(object):
 def test_glue_handler_result(tmp_path):
     module = FakeModule(tmp_path, diff=True, user_data={"users": [{"name": "ops", "passwd": HASH2}]},
                         meta_data="instance-id: i-glue\n")
-    result = module_glue._cloudinit_seed(module)
+    result = module_glue.cloudinit_seed(module)
     dest = str(tmp_path / "seed")
     assert result["changed"] is True
     assert result["changed_files"] == ["meta-data", "user-data"]
@@ -616,7 +615,7 @@ def test_glue_handler_result(tmp_path):
     assert HASH2 in module.no_log_values
     assert HASH2 not in repr(result["diff"])
     assert (tmp_path / "seed" / "meta-data").read_text() == "instance-id: i-glue\n"
-    again = module_glue._cloudinit_seed(FakeModule(tmp_path, user_data={"users": [{"name": "ops", "passwd": HASH2}]},
+    again = module_glue.cloudinit_seed(FakeModule(tmp_path, user_data={"users": [{"name": "ops", "passwd": HASH2}]},
                                                    meta_data="instance-id: i-glue\n"))
     assert again["changed"] is False and again["changed_files"] == []
     assert "diff" not in again
@@ -625,7 +624,7 @@ def test_glue_handler_result(tmp_path):
 def test_glue_handler_check_mode_and_rootfs(tmp_path):
     module = FakeModule(tmp_path, check_mode=True, placement="rootfs", live_medium_path="/run/live/medium",
                         host="site-z")
-    result = module_glue._cloudinit_seed(module)
+    result = module_glue.cloudinit_seed(module)
     assert result["changed"] is True
     assert IID_RE.match(result["instance_id"])
     assert result["live_medium_path"] == "/run/live/medium"
@@ -640,7 +639,7 @@ def test_secrets_found_in_unparsable_text():
             "ssh_keys:\n  rsa_private: |\n    -----BEGIN RSA PRIVATE KEY-----\n    PemBodyLineOne\n"
             "    -----END RSA PRIVATE KEY-----\nusers: [\n")
     seed.render_user_data(text)
-    masked = runner.redact(text)
+    masked = secrets.redact(text)
     for secret in ("$6$salt$HashedValueNumberOne0123456789", "abcdTOKENvalue", "PemBodyLineOne"):
         assert secret not in masked, masked
     assert "users: [" in masked and "#cloud-config" in masked  # the rest stays readable
@@ -659,3 +658,83 @@ def test_write_seed_removes_a_file_no_longer_rendered(tmp_path):
     assert changed == ["network-config"]
     assert read_all(tmp_path) == fewer
     assert seed.write_seed(str(tmp_path), fewer) == ([], [])
+
+
+# ---------------------------------------------------------------- closed sets
+
+def test_seed_files_order_modes_and_secrecy():
+    assert [name.value for name in seed.SeedFile] == ["meta-data", "user-data", "network-config", "vendor-data"]
+    assert {name.value: name.mode for name in seed.SeedFile} == {
+        "meta-data": 0o644, "user-data": 0o600, "network-config": 0o644, "vendor-data": 0o600}
+    assert [name.value for name in seed.SeedFile if name.holds_secrets] == ["user-data", "vendor-data"]
+
+
+@pytest.mark.parametrize("text,fmt", [
+    ("#cloud-config\na: 1\n", "CLOUD_CONFIG"),
+    ("#cloud-config-archive\n- type: text/cloud-config\n", "CLOUD_CONFIG_ARCHIVE"),
+    ("#!/bin/sh\n", "SCRIPT"),
+    ("## template: jinja\n#cloud-config\n", "JINJA_TEMPLATE"),
+    (MIME, "MIME_MULTIPART"),
+    ("#include\nhttps://example.com/x\n", "INCLUDE"),
+    ("hello\n", None),
+    ("", None),
+])
+def test_user_data_format_of(text, fmt):
+    found = seed.UserDataFormat.of(text)
+    assert (found.name if found else None) == fmt
+
+
+def test_placement_takes_the_option_strings_and_makes_the_fragment(tmp_path):
+    assert seed.Placement("iso") is seed.Placement.ISO and str(seed.Placement.ROOTFS) == "rootfs"
+    names = ["meta-data", "user-data"]
+    for placement in seed.Placement:
+        assert placement.fragment(str(tmp_path), names, "/run/live/medium", "/cloud-init-data") == \
+            seed.config_fragment(placement.value, str(tmp_path), "/run/live/medium", files=names)
+    with pytest.raises(ValueError):
+        seed.config_fragment("usb", str(tmp_path))
+
+
+def test_network_v1_types_needing_a_name():
+    assert [kind.value for kind in seed.NetworkV1Type if kind.needs_name] == ["physical", "bond", "bridge", "vlan"]
+    assert [key.value for key in seed.NetworkV2Key if not key.lists_interfaces] == ["renderer", "version"]
+
+
+@pytest.mark.parametrize("files,renderer", [
+    (["usr/sbin/netplan", "sbin/ifup"], "netplan"),
+    (["sbin/ifup"], "eni"),
+    (["usr/lib/systemd/systemd-networkd"], "networkd"),
+    ([], "sysconfig"),
+])
+def test_network_renderer_of(tmp_path, files, renderer):
+    chroot = make_root(tmp_path, files=files)
+    for name in files:
+        os.chmod(os.path.join(chroot.root, name), 0o755)
+    assert NetworkRenderer.of(chroot) is NetworkRenderer(renderer)
+
+
+def test_live_medium_is_a_live_medium(tmp_path):
+    assert live_medium(make_root(tmp_path, dirs=["usr/lib/live/boot"])) is seed.LiveMedium.LIVE_BOOT
+
+
+def test_seed_request_takes_the_placement_string(tmp_path):
+    assert make.SeedRequest(dest=str(tmp_path), placement="rootfs").placement is seed.Placement.ROOTFS
+    assert make.SeedRequest(dest=str(tmp_path)).placement is seed.Placement.ISO
+
+
+def test_module_result_holds_plain_strings(tmp_path):
+    """No enum member leaks into what the module returns: Ansible serialises (and users YAML-dump) it."""
+    result = make.make_seed(make.SeedRequest(dest=str(tmp_path / "seed"), user_data={"a": 1}, diff=True))
+
+    def walk(value):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                assert type(key) is str
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        else:
+            assert type(value) in (str, bool), repr(value)
+
+    walk(dict(result))
+    assert yaml.safe_load(yaml.safe_dump(dict(result))) == dict(result)

@@ -5,12 +5,25 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import config as cfg
-from ansible_collections.liveiso.customizer.plugins.module_utils import runner
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import (
-    Config, DirSpec, FileSpec, Group, IsoConfig, KernelModule, OSConfig, Packages, Password, Script,
-    ScriptsConfig, User, load_config, parse_config)
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError
+from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as cfg
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import (
+    Config,
+    DirSpec,
+    FileSpec,
+    Group,
+    IsoConfig,
+    KernelModule,
+    OSConfig,
+    Packages,
+    Password,
+    Script,
+    ScriptsConfig,
+    User,
+    load_config,
+    parse_config,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 
 HEADER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKEYFILE0000000000000000000000000000000 admin@file"
 INLINE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIINLINE000000000000000000000000000000 admin@inline"
@@ -559,13 +572,13 @@ def test_load_config_yaml_list_is_rejected(tmp_path):
 
 def test_password_value_is_registered_as_secret():
     secret = "Zq-plain-secret-7781"
-    assert runner.redact("pw=%s;" % secret) == "pw=%s;" % secret  # not yet registered
+    assert secrets.redact("pw=%s;" % secret) == "pw=%s;" % secret  # not yet registered
     load_config(config={"os": {"users": [{"name": "bob", "password": {"type": "plain-text", "value": secret}}]}})
-    assert runner.redact("pw=%s;" % secret) == "pw=********;"
+    assert secrets.redact("pw=%s;" % secret) == "pw=********;"
     hashed = "$6$abc$Zq-hashed-secret-0042"
     load_config(config={"os": {"users": [{"name": "ann", "password": {"type": "hashed", "value": hashed}}]}})
-    assert secret not in runner.redact("%s %s" % (secret, hashed))
-    assert runner.redact("x %s y" % hashed) == "x ******** y"
+    assert secret not in secrets.redact("%s %s" % (secret, hashed))
+    assert secrets.redact("x %s y" % hashed) == "x ******** y"
 
 
 def test_yaml_leading_zero_permissions_not_silently_wrong(tmp_path):
@@ -601,3 +614,44 @@ def test_yaml_decimal_readings_of_octal_are_refused(value):
         cfg.parse_mode(value, "config.os.additionalFiles[0].permissions")
     assert "looks like YAML's reading of an unquoted octal number" in str(info.value)
     assert "Quote the mode" in str(info.value)
+
+
+# ------------------------------------------------------------------ closed sets
+
+def test_closed_sets_parse_to_their_enums():
+    got = parse_config({"os": {"users": [{"name": "ann", "password": {"type": "hashed-forced-expiration",
+                                                                        "value": HASH}}],
+                               "modules": [{"name": "floppy", "loadMode": "disable"}]},
+                        "iso": {"initramfsType": "full-os"}})
+    password = got.os.users[0].password
+    assert password is not None and password.type is cfg.PasswordType.HASHED_FORCED_EXPIRATION
+    assert got.os.modules[0].load_mode is cfg.LoadMode.DISABLE
+    assert got.iso.initramfs_type is cfg.InitramfsType.FULL_OS
+    # str-valued: equal to, and shown as, the config's string
+    assert password.type == "hashed-forced-expiration" and str(password.type) == "hashed-forced-expiration"
+    assert "%s" % got.iso.initramfs_type == "full-os" and "{}".format(got.os.modules[0].load_mode) == "disable"
+    assert parse_config({}).iso.initramfs_type is cfg.InitramfsType.BOOTSTRAP
+
+
+@pytest.mark.parametrize("member,needs_value,forced", [
+    ("locked", False, False), ("plain-text", True, False), ("hashed", True, False),
+    ("plain-text-forced-expiration", True, True), ("hashed-forced-expiration", True, True)])
+def test_password_types(member, needs_value, forced):
+    kind = cfg.PasswordType(member)
+    assert (kind.needs_value, kind.forced_expiration) == (needs_value, forced)
+    assert Password(member).forced_expiration is forced
+
+
+def test_model_accepts_the_config_strings():
+    """The dataclasses take the old strings too, and hold the enum members."""
+    assert Password("locked").type is cfg.PasswordType.LOCKED
+    assert KernelModule("loop", "always").load_mode is cfg.LoadMode.ALWAYS
+    assert KernelModule("loop").load_mode is None
+    assert IsoConfig(initramfs_type="full-os").initramfs_type is cfg.InitramfsType.FULL_OS
+    with pytest.raises(ValueError):
+        Password("clear")
+
+
+def test_load_modes_and_service_states():
+    assert [mode.value for mode in cfg.LoadMode if not mode.takes_options] == ["disable"]
+    assert [state.value for state in cfg.ServiceState] == ["enable", "disable"]

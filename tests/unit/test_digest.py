@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import digest
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import parse_config
+from ansible_collections.liveiso.customizer.plugins.module_utils._build import stamp as stamps
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import parse_config
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import hashing as digest
 
 OPTS = {"output_format": "qcow2"}
 INPUT = "a" * 64
@@ -39,7 +40,7 @@ def data():
 
 
 def d(config, kind="image_customize", input_sha=INPUT, options=None, version="0.1.0"):
-    return digest.build_digest(kind, input_sha, config, OPTS if options is None else options, version)
+    return stamps.build_digest(kind, input_sha, config, OPTS if options is None else options, version)
 
 
 def test_build_digest_stable(base):
@@ -192,89 +193,111 @@ def test_stamp_round_trip(tmp_path):
     out = tmp_path / "out.qcow2"
     out.write_bytes(b"output-bytes")
     ident = [1, 2, 3, 4]
-    stamp = digest.write_stamp(str(out), "d1", INPUT, ident, "o" * 64, {"kind": "image_customize"})
-    assert digest.stamp_path(str(out)) == str(out) + ".liveiso.json"
+    stamp = stamps.write_stamp(str(out), "d1", INPUT, ident, "o" * 64, kind="image_customize", version="9.9",
+                               details={"output_format": "qcow2"})
+    assert stamps.stamp_path(str(out)) == str(out) + ".liveiso.json"
     assert os.stat(str(out) + ".liveiso.json").st_mode & 0o777 == 0o644
-    assert digest.read_stamp(str(out)) == stamp
-    assert stamp["digest"] == "d1"
-    assert stamp["input"] == {"sha256": INPUT, "identity": ident}
-    assert stamp["output"]["sha256"] == "o" * 64
-    assert stamp["output"]["size"] == len(b"output-bytes")
-    assert stamp["output"]["identity"] == digest.file_identity(str(out))
-    assert stamp["kind"] == "image_customize"
-    assert [n for n in os.listdir(str(tmp_path)) if n.startswith(".liveiso-stamp-")] == []
+    assert stamps.read_stamp(str(out)) == stamp
+    assert stamp.digest == "d1"
+    assert (stamp.input.sha256, stamp.input.identity) == (INPUT, ident)
+    assert stamp.output.sha256 == "o" * 64
+    assert stamp.output.size == len(b"output-bytes")
+    assert stamp.output.identity == digest.file_identity(str(out))
+    assert (stamp.kind, stamp.version, stamp.format) == ("image_customize", "9.9", 2)
+    assert [n for n in os.listdir(str(tmp_path)) if n.startswith(".")] == []  # no temp file left
     with open(str(out) + ".liveiso.json") as handle:
-        assert json.load(handle) == stamp
+        on_disk = json.load(handle)
+    # the JSON keeps the keys it always had (details at the top level) and says its format
+    assert on_disk == {"format": 2, "digest": "d1", "kind": "image_customize", "version": "9.9",
+                       "output_format": "qcow2", "input": {"sha256": INPUT, "identity": ident},
+                       "output": {"sha256": "o" * 64, "size": 12, "identity": stamp.output.identity}}
 
-    assert digest.output_is_current(str(out), stamp, "d1") is True
-    assert digest.output_is_current(str(out), stamp, "d2") is False
-    assert digest.output_is_current(str(out), None, "d1") is False
+    assert stamps.output_is_current(str(out), stamp, "d1") is True
+    assert stamps.output_is_current(str(out), stamp, "d2") is False
+    assert stamps.output_is_current(str(out), None, "d1") is False
     # touching the output (mtime changes) makes it not current
     st = os.stat(str(out))
     os.utime(str(out), ns=(st.st_atime_ns, st.st_mtime_ns + 1000000000))
-    assert digest.output_is_current(str(out), stamp, "d1") is False
+    assert stamps.output_is_current(str(out), stamp, "d1") is False
     # rewriting the stamp after the touch makes it current again
-    stamp = digest.write_stamp(str(out), "d1", INPUT, ident, "o" * 64)
-    assert digest.output_is_current(str(out), digest.read_stamp(str(out)), "d1") is True
+    stamp = stamps.write_stamp(str(out), "d1", INPUT, ident, "o" * 64)
+    assert stamps.output_is_current(str(out), stamps.read_stamp(str(out)), "d1") is True
     os.unlink(str(out))
-    assert digest.output_is_current(str(out), stamp, "d1") is False
+    assert stamps.output_is_current(str(out), stamp, "d1") is False
+
+
+def test_stamp_of_format_1_is_read_and_others_are_not(tmp_path):
+    """Stamps written before the typed model (no "format") still make a rerun a no-op; a stamp of a format
+    this version does not know, or a damaged one, is no stamp (the output is rebuilt, nothing fails)."""
+    out = tmp_path / "out.iso"
+    out.write_bytes(b"iso")
+    old = {"digest": "d", "kind": "liveos_iso", "version": "0.1.0", "live": {"build_path": "full"},
+           "input": {"sha256": INPUT, "identity": [1, 2, 3, 4]},
+           "output": {"sha256": None, "size": 3, "identity": digest.file_identity(str(out))}}
+    (tmp_path / "out.iso.liveiso.json").write_text(json.dumps(old))
+    stamp = stamps.read_stamp(str(out))
+    assert stamp.format == 2 and stamp.details == {"live": {"build_path": "full"}} and stamp.output.sha256 is None
+    assert stamps.output_is_current(str(out), stamp, "d")
+    for bad in (dict(old, format=3), dict(old, input=[]), dict(old, output={"size": 3}), [old], "x"):
+        (tmp_path / "out.iso.liveiso.json").write_text(json.dumps(bad))
+        assert stamps.read_stamp(str(out)) is None, bad
 
 
 def test_output_is_current_size_change(tmp_path):
     out = tmp_path / "out.raw"
     out.write_bytes(b"1234")
-    stamp = digest.write_stamp(str(out), "d", INPUT, [0, 0, 0, 0], "x")
+    stamp = stamps.write_stamp(str(out), "d", INPUT, [0, 0, 0, 0], "x")
     st = os.stat(str(out))
     with open(str(out), "ab") as handle:
         handle.write(b"5")
     os.utime(str(out), ns=(st.st_atime_ns, st.st_mtime_ns))  # same mtime, different size
-    assert digest.output_is_current(str(out), stamp, "d") is False
+    assert stamps.output_is_current(str(out), stamp, "d") is False
 
 
 def test_read_stamp_missing_or_corrupt(tmp_path):
     out = str(tmp_path / "out.raw")
-    assert digest.read_stamp(out) is None
+    assert stamps.read_stamp(out) is None
     with open(out + ".liveiso.json", "w") as handle:
         handle.write("{not json")
-    assert digest.read_stamp(out) is None
+    assert stamps.read_stamp(out) is None
 
 
 def test_input_checksum_reuses_stamp(tmp_path):
     image = tmp_path / "in.raw"
     image.write_bytes(b"disk" * 1000)
     real = hashlib.sha256(b"disk" * 1000).hexdigest()
-    sha, ident = digest.input_checksum(str(image), None)
+    sha, ident = stamps.input_checksum(str(image), None)
     assert sha == real
     assert ident == digest.file_identity(str(image))
     st = os.stat(str(image))
     assert ident == [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
     # A stamp whose identity matches: its checksum is trusted (a fake one proves no re-hash happened).
-    stamp = {"input": {"sha256": "f" * 64, "identity": ident}}
-    assert digest.input_checksum(str(image), stamp) == ("f" * 64, ident)
+    stamp = stamps.Stamp("d", stamps.FileRecord("f" * 64, ident), stamps.FileRecord(None, [0, 0, 0, 0]))
+    assert stamps.input_checksum(str(image), stamp) == ("f" * 64, ident)
     # Through a JSON round trip, as read from disk.
-    assert digest.input_checksum(str(image), json.loads(json.dumps(stamp)))[0] == "f" * 64
+    assert stamps.input_checksum(str(image), stamps.Stamp.from_json(json.loads(json.dumps(stamp.to_json()))))[0] \
+        == "f" * 64
     # Identity differs (file rewritten): hashed again.
     image.write_bytes(b"DISK" * 1001)
-    sha, ident2 = digest.input_checksum(str(image), stamp)
+    sha, ident2 = stamps.input_checksum(str(image), stamp)
     assert sha == hashlib.sha256(b"DISK" * 1001).hexdigest()
     assert ident2 != ident
     # Same size, new mtime: hashed again too.
-    stamp = {"input": {"sha256": "f" * 64, "identity": ident2}}
+    stamp = stamps.Stamp("d", stamps.FileRecord("f" * 64, ident2), stamps.FileRecord(None, [0, 0, 0, 0]))
     image.write_bytes(b"DASK" * 1001)
     os.utime(str(image), ns=(ident2[1], ident2[1] + 1000000000))
-    sha = digest.input_checksum(str(image), stamp)[0]
+    sha = stamps.input_checksum(str(image), stamp)[0]
     assert sha == hashlib.sha256(b"DASK" * 1001).hexdigest()
-    assert digest.input_checksum(str(image), {})[0] == sha
-    assert digest.input_checksum(str(image), {"input": {"identity": None, "sha256": "x"}})[0] == sha
+    assert stamps.input_checksum(str(image), None)[0] == sha
 
 
 def test_input_checksum_reuses_the_inputs_own_stamp(tmp_path):
     base = tmp_path / "base.iso"
     base.write_bytes(b"base iso bytes")
-    digest.write_stamp(str(base), "d", "in", [0], "cafe" * 16)
-    assert digest.input_checksum(str(base), None) == ("cafe" * 16, digest.file_identity(str(base)))
+    stamps.write_stamp(str(base), "d", "in", [0], "cafe" * 16)
+    assert stamps.input_checksum(str(base), None) == ("cafe" * 16, digest.file_identity(str(base)))
     base.write_bytes(b"changed bytes!")  # not the file the stamp describes any more
-    assert digest.input_checksum(str(base), None)[0] == digest.sha256_file(str(base))
+    assert stamps.input_checksum(str(base), None)[0] == digest.sha256_file(str(base))
 
 
 def test_stamp_checksum_completes_a_stamp_without_one(tmp_path):
@@ -282,24 +305,24 @@ def test_stamp_checksum_completes_a_stamp_without_one(tmp_path):
     stamp completed, the output untouched (still current)."""
     out = tmp_path / "site.iso"
     out.write_bytes(b"iso-bytes")
-    stamp = digest.write_stamp(str(out), "d1", INPUT, [1, 2, 3, 4], None)
-    assert digest.stamp_checksum(str(out), stamp, wanted=False) is None
-    assert digest.read_stamp(str(out))["output"]["sha256"] is None
+    stamp = stamps.write_stamp(str(out), "d1", INPUT, [1, 2, 3, 4], None)
+    assert stamps.stamp_checksum(str(out), stamp, wanted=False) is None
+    assert stamps.read_stamp(str(out)).output.sha256 is None
     identity = digest.file_identity(str(out))
     want = hashlib.sha256(b"iso-bytes").hexdigest()
-    assert digest.stamp_checksum(str(out), stamp, wanted=True) == want
-    assert digest.read_stamp(str(out))["output"]["sha256"] == want
+    assert stamps.stamp_checksum(str(out), stamp, wanted=True) == want
+    assert stamps.read_stamp(str(out)).output.sha256 == want
     assert digest.file_identity(str(out)) == identity
-    assert digest.output_is_current(str(out), digest.read_stamp(str(out)), "d1") is True
+    assert stamps.output_is_current(str(out), stamps.read_stamp(str(out)), "d1") is True
     # a known checksum is returned as recorded, not recomputed
-    stamp["output"]["sha256"] = "k" * 64
-    assert digest.stamp_checksum(str(out), stamp, wanted=True) == "k" * 64
+    stamp.output.sha256 = "k" * 64
+    assert stamps.stamp_checksum(str(out), stamp, wanted=True) == "k" * 64
 
 
 def test_input_checksum_hashes_an_input_whose_own_stamp_has_no_checksum(tmp_path):
     base = tmp_path / "base.iso"
     base.write_bytes(b"base")
-    digest.write_stamp(str(base), "d0", INPUT, [1, 2, 3, 4], None)
-    sha, identity = digest.input_checksum(str(base), None)
+    stamps.write_stamp(str(base), "d0", INPUT, [1, 2, 3, 4], None)
+    sha, identity = stamps.input_checksum(str(base), None)
     assert sha == hashlib.sha256(b"base").hexdigest()
     assert identity == digest.file_identity(str(base))

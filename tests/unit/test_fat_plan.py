@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.fat import _image_spec, plan_writeback, snapshot
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.fat import _image_spec, plan_writeback, snapshot
 
 D = ("dir", 0, 0)
 
@@ -111,3 +111,30 @@ def test_snapshot_and_plan_on_real_dirs(tmp_path):
 def test_image_spec():
     assert _image_spec("/w/disk.raw", 0) == "/w/disk.raw"
     assert _image_spec("/w/disk.raw", 1048576) == "/w/disk.raw@@1048576"
+
+
+def test_fat_mode_forced_and_detected(monkeypatch):
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image import fat
+    monkeypatch.setenv("LIVEISO_FAT_MODE", "mtools")
+    assert fat.fat_mode() is fat.FatMode.MTOOLS and not fat.fat_mode().mounts
+    monkeypatch.setenv("LIVEISO_FAT_MODE", "native")
+    assert fat.fat_mode() is fat.FatMode.NATIVE and fat.fat_mode().mounts
+    monkeypatch.setenv("LIVEISO_FAT_MODE", "auto")
+    monkeypatch.setattr(fat, "kernel_filesystems", lambda: {"ext4", "vfat"})
+    assert fat.fat_mode() is fat.FatMode.NATIVE
+    monkeypatch.setattr(fat, "kernel_filesystems", lambda: {"ext4"})
+    assert fat.fat_mode() == "mtools"
+
+
+def test_entry_kinds_name_their_mtools_removal():
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.fat import EntryKind
+    assert (EntryKind.DIR.mtools_remove, EntryKind.FILE.mtools_remove) == ("mdeltree", "mdel")
+    removals = plan_writeback({"a": D, "a/f": F(), "g": F()}, {})[0]
+    assert removals == [("dir", "a"), ("file", "g")] and all(isinstance(kind, EntryKind) for kind, _ in removals)
+
+
+def test_snapshot_states(tmp_path):
+    (tmp_path / "EFI").mkdir()
+    (tmp_path / "EFI" / "x").write_bytes(b"12")
+    state = snapshot(str(tmp_path))
+    assert state["EFI"] == D and state["EFI/x"][:2] == ("file", 2) and state["EFI/x"].size == 2

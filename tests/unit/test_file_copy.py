@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import file_copy
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import files as file_copy
 
 
 def write(path, data):
@@ -107,7 +107,8 @@ def test_cancelled_copy_stops(tmp_path, monkeypatch):
 def test_hash_range(tmp_path, start, end):
     """hash_range feeds exactly bytes [start, end), zeros past the end of the file, as the copy would hold."""
     import hashlib
-    from ansible_collections.liveiso.customizer.plugins.module_utils.digest import hash_range, sha256_file
+
+    from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import hash_range, sha256_file
     data = os.urandom(1 << 20)
     path = write(tmp_path / "f", data)
     want = (data + bytes(max(0, (end or 0) - len(data))))[start:end]
@@ -127,3 +128,48 @@ def test_clone_or_copy_into_existing_destination(tmp_path, before):
     assert dest.read_bytes() == source.read_bytes()
     assert file_copy.clone_or_copy(str(source), str(dest), length=10) in ("copy", "reflink")
     assert dest.read_bytes() == b"newnewnewn"
+
+
+# ---------------------------------------------------------------- atomic_write, set_mtime
+
+def test_atomic_write_text_and_bytes(tmp_path):
+    target = tmp_path / "out.txt"
+    file_copy.atomic_write(str(target), "héllo\n")
+    assert target.read_bytes() == "héllo\n".encode() and os.stat(str(target)).st_mode & 0o7777 == 0o644
+    file_copy.atomic_write(str(target), b"\x00\x01", mode=0o600, fsync=False)
+    assert target.read_bytes() == b"\x00\x01" and os.stat(str(target)).st_mode & 0o7777 == 0o600
+    assert os.listdir(str(tmp_path)) == ["out.txt"]  # no temp file left
+
+
+def test_atomic_write_replaces_a_symlink_not_its_target(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("keep")
+    link = tmp_path / "link"
+    link.symlink_to(victim)
+    file_copy.atomic_write(str(link), "new")
+    assert not link.is_symlink() and link.read_text() == "new" and victim.read_text() == "keep"
+
+
+def test_atomic_write_owner(tmp_path):
+    target = tmp_path / "owned"
+    st = os.stat(str(tmp_path))
+    file_copy.atomic_write(str(target), "x", owner=(os.getuid(), st.st_gid))
+    assert (os.stat(str(target)).st_uid, os.stat(str(target)).st_gid) == (os.getuid(), st.st_gid)
+
+
+def test_atomic_write_failure_keeps_the_old_file_and_leaves_no_temp(tmp_path):
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(IsADirectoryError):
+        file_copy.atomic_write(str(tmp_path / "dir"), "x")  # a directory in the way
+    assert os.listdir(str(tmp_path)) == ["dir"]
+    with pytest.raises(FileNotFoundError):
+        file_copy.atomic_write(str(tmp_path / "missing" / "x"), "x")
+
+
+def test_set_mtime(tmp_path):
+    path = tmp_path / "f"
+    path.write_text("x")
+    file_copy.set_mtime(str(path), 1700000000)
+    assert os.stat(str(path)).st_mtime == 1700000000 and os.stat(str(path)).st_atime == 1700000000
+    file_copy.set_mtime(str(path), None)  # no epoch: left as it is
+    assert os.stat(str(path)).st_mtime == 1700000000

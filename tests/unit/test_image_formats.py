@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import image_formats as imf
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import formats as imf
 
 pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-img (qemu-utils) not installed")
 
@@ -28,8 +28,9 @@ def test_export_argv(fmt, expected):
 
 def test_export_argv_covers_every_output_format():
     assert sorted(imf.OUTPUT_FORMATS) == ["qcow2", "raw", "vhd", "vhd-fixed", "vhdx"]
-    with pytest.raises(KeyError):
-        imf.export_argv("a", "iso", "b")
+    for fmt in ("iso", "vmdk"):
+        with pytest.raises(ValueError):
+            imf.export_argv("a", fmt, "b")
 
 
 def qemu_img(*args):
@@ -158,3 +159,13 @@ def test_inspect_fixed_vhd(tmp_path):
         assert handle.read(8) == b"conectix"
     info = imf.inspect_image(path)
     assert (info.format, info.virtual_size) == ("vhd", 4 * MIB)
+
+
+def test_image_format_enum():
+    assert imf.ImageFormat("vhd-fixed") is imf.ImageFormat.VHD_FIXED
+    assert imf.ImageFormat.VHD_FIXED.qemu_format == "vpc"
+    assert imf.ImageFormat.VHD_FIXED.qemu_options == ("subformat=fixed", "force_size=on")
+    assert not imf.ImageFormat.ISO.is_output and imf.ImageFormat.QCOW2.is_output
+    assert imf.ImageFormat.from_qemu("vpc") is imf.ImageFormat.VHD and imf.ImageFormat.from_qemu("vmdk") is None
+    assert imf.ImageFormat.from_qemu(None) is None
+    assert imf.export_argv("/w", imf.ImageFormat.QCOW2, "/o") == imf.export_argv("/w", "qcow2", "/o")

@@ -8,9 +8,11 @@ import subprocess
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import boot_loader, iso_media
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import ecma119
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader, media
 
 BASE = ["xorriso", "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-volid", "LIVE_X",
         "-joliet", "-joliet-long", "-rational-rock", "-graft-points"]
@@ -105,17 +107,17 @@ def test_remaster_argv_nothing_to_change():
     ("\u00c4BC", False), ("tab\tx", False),
 ])
 def test_label_re(label, valid):
-    assert bool(iso_media.LABEL_RE.match(label)) is valid
+    assert bool(media.LABEL_RE.match(label)) is valid
 
 
 def test_label_re_trailing_newline():
-    assert iso_media.LABEL_RE.match("LIVE\n") is None
+    assert media.LABEL_RE.match("LIVE\n") is None
 
 
 def test_constants():
-    assert iso_media.SAVED_CONFIG == "/liveiso/config.json"
-    assert iso_media.ROOTFS == "/liveos/rootfs.img"
-    assert iso_media.MIC_GRUB_CFG == "/boot/grub2/grub.cfg"
+    assert media.SAVED_CONFIG == "/liveiso/config.json"
+    assert media.ROOTFS == "/liveos/rootfs.img"
+    assert media.MIC_GRUB_CFG == "/boot/grub2/grub.cfg"
 
 
 # ---------------------------------------------------------------- real ISOs
@@ -217,7 +219,7 @@ def test_extract(plain_iso, tmp_path):
 @needs_xorriso
 def test_open_live_iso_not_live(plain_iso, tmp_path):
     with pytest.raises(ImageError) as info:
-        iso_media.open_live_iso(plain_iso, str(tmp_path))
+        media.open_live_iso(plain_iso, str(tmp_path))
     assert "not a Live OS ISO" in str(info.value)
     assert "/liveos/rootfs.img" in str(info.value)
 
@@ -227,16 +229,16 @@ def test_open_live_iso_empty(tmp_path):
     iso = make_iso(tmp_path, "empty", {}, label="E")
     assert iso_media.list_files(iso) == []
     with pytest.raises(ImageError) as info:
-        iso_media.open_live_iso(iso, str(tmp_path))
+        media.open_live_iso(iso, str(tmp_path))
     assert "xorriso cannot read any file" in str(info.value)
 
 
 @needs_xorriso
 def test_open_live_iso_mic(tmp_path):
     iso = make_iso(tmp_path, "mic", {"liveos/rootfs.img": b"squash", "boot/grub2/grub.cfg": "linux /x quiet\n"})
-    live = iso_media.open_live_iso(iso, str(tmp_path))
+    live = media.open_live_iso(iso, str(tmp_path))
     assert live.flavour == "mic"
-    assert live.saved == {}
+    assert live.saved is None
     assert live.path == iso
     assert sorted(live.files) == ["/boot/grub2/grub.cfg", "/liveos/rootfs.img"]
 
@@ -248,9 +250,10 @@ def test_open_live_iso_ours(tmp_path):
     iso = make_iso(tmp_path, "ours", {"liveos/rootfs.img": b"squash", "liveiso/config.json": json.dumps(saved)})
     work = tmp_path / "work"
     work.mkdir()
-    live = iso_media.open_live_iso(iso, str(work))
+    live = media.open_live_iso(iso, str(work))
     assert live.flavour == "liveiso"
-    assert live.saved == saved
+    assert live.saved == media.SavedConfig.from_json(saved)
+    assert (live.saved.boot_id, live.saved.extra_args) == ("0123456789abcdef", saved["extra_args"])
     assert "/liveiso/config.json" in live.files and "/liveos/rootfs.img" in live.files
     assert os.listdir(str(work)) == []
 
@@ -259,8 +262,8 @@ def test_open_live_iso_ours(tmp_path):
 def test_open_live_iso_saved_config_without_rootfs(tmp_path):
     """The saved config alone decides the flavour."""
     iso = make_iso(tmp_path, "cfgonly", {"liveiso/config.json": "{}"})
-    live = iso_media.open_live_iso(iso, str(tmp_path))
-    assert (live.flavour, live.saved) == ("liveiso", {})
+    live = media.open_live_iso(iso, str(tmp_path))
+    assert (live.flavour, live.saved) == ("liveiso", media.SavedConfig())
 
 
 @needs_xorriso
@@ -268,7 +271,7 @@ def test_open_live_iso_saved_config_without_rootfs(tmp_path):
 def test_open_live_iso_bad_saved_config(tmp_path, text):
     iso = make_iso(tmp_path, "bad", {"liveos/rootfs.img": b"squash", "liveiso/config.json": text})
     with pytest.raises(ImageError) as info:
-        iso_media.open_live_iso(iso, str(tmp_path))
+        media.open_live_iso(iso, str(tmp_path))
     assert "unreadable /liveiso/config.json" in str(info.value)
     assert "Rebuild it from its disk image." in str(info.value)
 
@@ -400,7 +403,7 @@ def test_grown_in_place_keeps_system_area_and_efi_partition(hybrid_isos, tmp_pat
     with open(hybrid_isos[name], "rb") as before, open(grown, "rb") as after:
         old, new = before.read(), after.read()
     assert len(new) > len(old)
-    assert new[:iso_media.SYSTEM_AREA_BYTES] == old[:iso_media.SYSTEM_AREA_BYTES]
+    assert new[:ecma119.SYSTEM_AREA_BYTES] == old[:ecma119.SYSTEM_AREA_BYTES]
     assert _has_efi_partition(grown)
     assert iso_media.volume_label(grown) == "GROWN"
     assert "/cloud-init-data/meta-data" in iso_media.list_files(grown)
@@ -423,7 +426,8 @@ def test_grown_file_is_what_xorriso_grows_in_place(hybrid_isos, tmp_path, monkey
     xorriso growing the clone in place) gives byte for byte the ISO ``xorriso -dev`` makes when it grows a copy
     in place, twice in a row (a grown ISO grown again), and its sha256 is that of the file it wrote."""
     import hashlib
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
 
     def stand_in(source, dest):  # a filesystem with reflinks, as far as grow() can tell: a full copy
         shutil.copyfile(source, dest)
@@ -463,7 +467,7 @@ def test_next_writable_block_is_xorrisos(hybrid_isos, plain_iso):
         toc = subprocess.run(["xorriso", "-indev", iso, "-toc"], check=True, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, universal_newlines=True, env=clean_env()).stdout
         nwa = int(re.search(r"Media nwa\s*:\s*(\d+)s", toc).group(1))
-        assert iso_media.next_writable_block(iso) == nwa
+        assert ecma119.next_writable_block(iso) == nwa
 
 
 def test_next_writable_block_not_an_iso(tmp_path):
@@ -471,14 +475,15 @@ def test_next_writable_block_not_an_iso(tmp_path):
     with open(path, "wb") as handle:
         handle.write(bytes(40000))
     with pytest.raises(ImageError) as info:
-        iso_media.next_writable_block(path)
+        ecma119.next_writable_block(path)
     assert "volume descriptor" in str(info.value)
 
 
 def test_grow_failure_stops_the_copy_and_raises(hybrid_isos, tmp_path):
     """xorriso failing (a mapping whose source is missing) ends the copy thread and raises the error."""
     import threading
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
     with pytest.raises(CommandError):
         grown_iso.grow(hybrid_isos["both"], str(tmp_path / "out.iso"), str(tmp_path / "session"), "X",
                        [(str(tmp_path / "missing"), "/missing")], writer="xorriso")
@@ -530,7 +535,8 @@ def test_session_written_here_reads_as_xorrisos(hybrid_isos, tmp_path, name):
     bytes) as in the ISO xorriso grows from the same input and changes, twice in a row; El Torito, System Area
     and the GPT's EFI partition are the input's; sha256 is the output file's; the input is unchanged."""
     import hashlib
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
     host = make_tree(tmp_path / "host", SITE)
     source = hybrid_isos[name]
     with open(source, "rb") as handle:
@@ -559,7 +565,7 @@ def test_session_written_here_reads_as_xorrisos(hybrid_isos, tmp_path, name):
         with open(ours, "rb") as handle:
             data = handle.read()
         assert sha256 == hashlib.sha256(data).hexdigest()
-        assert data[:iso_media.SYSTEM_AREA_BYTES] == original[:iso_media.SYSTEM_AREA_BYTES]
+        assert data[:ecma119.SYSTEM_AREA_BYTES] == original[:ecma119.SYSTEM_AREA_BYTES]
         assert iso_media.volume_label(ours) == "SITE%d" % generation
         assert el_torito(ours) == el_torito(hybrid_isos[name])
         assert _has_efi_partition(ours)
@@ -577,7 +583,7 @@ def test_session_written_here_reads_as_xorrisos(hybrid_isos, tmp_path, name):
 
 
 def test_session_written_here_is_reproducible(hybrid_isos, tmp_path):
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
     host = make_tree(tmp_path / "host", SITE)
     outputs = []
     for index in range(2):
@@ -600,7 +606,8 @@ def _no_joliet_iso(tmp_path):
 @pytest.mark.parametrize("case", ["onto-a-directory", "names-collide", "no-joliet", "file-as-directory"])
 def test_session_shapes_left_to_xorriso(hybrid_isos, tmp_path, case):
     """What iso_session does not write (it says why) xorriso does: the output is still right."""
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso, iso_session
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
     host = make_tree(tmp_path / "host", {"f": "content\n"})
     f = os.path.join(host, "f")
     source, mappings, why = {
@@ -644,7 +651,8 @@ def test_session_reader_refuses_damaged_trees(hybrid_isos, tmp_path, damage, why
     """A hostile or damaged ISO makes the reader give up with a reason (xorriso then decides), never loop,
     read past the file or allocate what a record claims."""
     import struct
-    from ansible_collections.liveiso.customizer.plugins.module_utils import iso_session
+
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
     iso = str(tmp_path / "damaged.iso")
     shutil.copyfile(hybrid_isos["both"], iso)
     with open(iso, "r+b") as handle:
@@ -674,7 +682,7 @@ def test_session_reader_refuses_damaged_trees(hybrid_isos, tmp_path, damage, why
     ("x" * 40 + ".conf", False, b"X" * 26 + b".CONF;1"),
 ])
 def test_iso_identifier(name, is_dir, ident):
-    from ansible_collections.liveiso.customizer.plugins.module_utils import iso_session
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
     assert iso_session.iso_identifier(name, is_dir) == ident
 
 
@@ -682,7 +690,8 @@ def test_iso_identifier(name, is_dir, ident):
 def test_session_file_copied_across_filesystems(tmp_path, monkeypatch, error):
     """A media file on another filesystem than the output (copy_file_range: EXDEV) is read and written here."""
     import errno
-    from ansible_collections.liveiso.customizer.plugins.module_utils import file_copy
+
+    from ansible_collections.liveiso.customizer.plugins.module_utils._core import files as file_copy
     source = tmp_path / "src"
     source.write_bytes(os.urandom(3 << 20) + b"tail")
     if error:
@@ -703,7 +712,7 @@ def test_session_file_copied_across_filesystems(tmp_path, monkeypatch, error):
 def test_session_written_here_on_an_iso_xorriso_grew(hybrid_isos, tmp_path):
     """An ISO remastered by xorriso earlier (older outputs, other shapes) is grown here like any other: the
     trees strict readers see match xorriso's own second generation."""
-    from ansible_collections.liveiso.customizer.plugins.module_utils import grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
     host = make_tree(tmp_path / "host", SITE)
     first = str(tmp_path / "first.iso")
     grown_iso.grow(hybrid_isos["both"], first, str(tmp_path / "s0"), "ONE", _site_mappings(host)[:2],
@@ -721,7 +730,7 @@ def test_session_written_here_on_an_iso_xorriso_grew(hybrid_isos, tmp_path):
 
 def test_session_dates_out_of_range_are_left_to_xorriso(hybrid_isos, tmp_path):
     """A media file dated after 2155 (a directory record holds years 1900-2155): not written here."""
-    from ansible_collections.liveiso.customizer.plugins.module_utils import iso_session
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
     host = make_tree(tmp_path / "host", {"f": "x"})
     os.utime(os.path.join(host, "f"), (7000000000, 7000000000))  # the year 2191
     with pytest.raises(iso_session.Unsupported) as info:

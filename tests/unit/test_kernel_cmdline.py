@@ -5,10 +5,17 @@ import subprocess
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import chroot as chroot_mod
-from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import (
-    append_to_default_grub, append_to_grub_cfg, append_to_kernel_cmdline_file, grub_cfg_args, grub_quote,
-    grub_words, missing_args, update_boot_configs)
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import chroot as chroot_mod
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import (
+    append_to_default_grub,
+    append_to_grub_cfg,
+    append_to_kernel_cmdline_file,
+    grub_cfg_args,
+    grub_quote,
+    grub_words,
+    missing_args,
+    update_boot_configs,
+)
 
 NOCLOUD = "ds=nocloud;s=file:///x/"
 
@@ -211,13 +218,13 @@ def test_update_boot_configs(tmp_path):
     assert (root / "etc" / "default" / "grub").read_text() == \
         "GRUB_CMDLINE_LINUX=\"console=ttyS0 'ds=nocloud;s=file:///x/'\"\nGRUB_TIMEOUT=5\n"
     assert (root / "etc" / "kernel" / "cmdline").read_text() == "root=/dev/sda1 console=ttyS0 %s\n" % NOCLOUD
-    assert not any(name.endswith(".liveiso-new") for walked in os.walk(str(root)) for name in walked[2])
+    assert not any(name.startswith(".") for walked in os.walk(str(root)) for name in walked[2])  # no temp files
     assert update_boot_configs(chroot, ("console=ttyS0", NOCLOUD)) == []
     assert update_boot_configs(chroot_mod.Chroot(str(tmp_path / "empty-root")), ("quiet",)) == []
 
 
 def test_bls_entry_options_line():
-    from ansible_collections.liveiso.customizer.plugins.module_utils.kernel_cmdline import append_to_bls_entry
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import append_to_bls_entry
     entry = "title Fedora\nlinux /vmlinuz-6.5\noptions root=UUID=x ro quiet\ninitrd /initramfs-6.5.img\n"
     out = append_to_bls_entry(entry, ["console=ttyS0", "quiet"])
     assert out == "title Fedora\nlinux /vmlinuz-6.5\noptions root=UUID=x ro quiet console=ttyS0\ninitrd /initramfs-6.5.img\n"

@@ -6,14 +6,21 @@ import json
 import pytest
 
 from ansible_collections.liveiso.customizer.plugins.module_utils import module_glue
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import FileSpec, parse_config
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError
-from ansible_collections.liveiso.customizer.plugins.module_utils.iso_media import LABEL_RE
-from ansible_collections.liveiso.customizer.plugins.module_utils.liveos import (
-    BOOT_MODES, SECURE_BOOT, LiveIsoRequest, LivePlan, image_args_for_live, live_args, merge_files,
-    validate_request)
-from ansible_collections.liveiso.customizer.plugins.module_utils.squashfs import COMPRESSORS
-from ansible_collections.liveiso.customizer.plugins.module_utils.version import COLLECTION_VERSION
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import FileSpec, parse_config
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.media import LABEL_RE
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan import (
+    BOOT_MODES,
+    SECURE_BOOT,
+    LivePlan,
+    image_args_for_live,
+    live_args,
+    merge_files,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest, validate_request
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import COMPRESSORS
 
 DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 OTHER_DIGEST = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
@@ -213,10 +220,10 @@ def test_default_label(tmp_path):
 
 
 def test_explicit_label_wins(tmp_path):
-    plan = LivePlan(make_request(tmp_path, volume_label="SITE_A"), DIGEST, {"volume_label": "OLD"})
+    plan = LivePlan(make_request(tmp_path, volume_label="SITE_A"), DIGEST, SavedConfig(volume_label="OLD"))
     assert plan.label == "SITE_A"
     # the saved label is not reused: without volume_label the label follows the digest
-    assert LivePlan(make_request(tmp_path), DIGEST, {"volume_label": "OLD"}).label == "LIVE_9F86D08188"
+    assert LivePlan(make_request(tmp_path), DIGEST, SavedConfig(volume_label="OLD")).label == "LIVE_9F86D08188"
 
 
 def test_plan_without_saved(tmp_path):
@@ -249,7 +256,7 @@ SAVED = {
 
 def test_plan_reuses_saved(tmp_path):
     request = make_request(tmp_path, iso_args("b=2", "c=3", "a=1", "d=4", "c=3"))
-    saved = json.loads(json.dumps(SAVED))
+    saved = SavedConfig.from_json(json.loads(json.dumps(SAVED)))
     plan = LivePlan(request, DIGEST, saved)
     assert plan.boot_id == "feedface00000000"
     assert plan.image_args == ["console=ttyS0,115200n8", "quiet"]
@@ -263,14 +270,14 @@ def test_plan_reuses_saved(tmp_path):
     plan.image_args.append("x")
     plan.extra_args.append("y")
     plan.boot_modes.append("uefi")
-    assert saved == SAVED
+    assert saved.to_json() == SavedConfig.from_json(SAVED).to_json()
     # options given explicitly win over the saved ones
     explicit = LivePlan(make_request(tmp_path, boot_modes=("bios", "uefi"), compression="xz"), DIGEST, saved)
     assert explicit.boot_modes == ["bios", "uefi"] and explicit.compression == "xz"
 
 
 def test_plan_saved_boot_id_empty_falls_back(tmp_path):
-    plan = LivePlan(make_request(tmp_path), DIGEST, {"boot_id": "", "boot_modes": []})
+    plan = LivePlan(make_request(tmp_path), DIGEST, SavedConfig(boot_id="", boot_modes=[]))
     assert plan.boot_id == "9f86d081884c7d65"
     assert plan.boot_modes == ["bios", "uefi"]
 
@@ -278,13 +285,13 @@ def test_plan_saved_boot_id_empty_falls_back(tmp_path):
 def test_plan_files_merge_saved_and_new(tmp_path):
     request = make_request(tmp_path, {"iso": {"additionalFiles": [
         {"content": "new", "destination": "/a.txt"}, {"content": "c", "destination": "/c.txt"}]}})
-    plan = LivePlan(request, DIGEST, {"additional_files": {"/a.txt": "aaaa", "/b.txt": "bbbb"}})
+    plan = LivePlan(request, DIGEST, SavedConfig(additional_files={"/a.txt": "aaaa", "/b.txt": "bbbb"}))
     assert plan.files == {"/a.txt": sha("new"), "/b.txt": "bbbb", "/c.txt": sha("c")}
 
 
 def test_kernel_args_order_and_no_duplicates(tmp_path):
     request = make_request(tmp_path, iso_args("quiet", NOCLOUD, "console=ttyS0", "z=1", "rd.live.image"))
-    plan = LivePlan(request, DIGEST, {"image_args": ["console=ttyS0", "quiet", "console=ttyS0", "rd.live.image"]})
+    plan = LivePlan(request, DIGEST, SavedConfig(image_args=["console=ttyS0", "quiet", "console=ttyS0", "rd.live.image"]))
     args = plan.kernel_args()
     assert args == LIVE + ["console=ttyS0", "quiet", NOCLOUD, "z=1"]
     assert len(args) == len(set(args))
@@ -304,7 +311,7 @@ def test_saved_config_values(tmp_path):
     plan.kernel_version = "6.1.0-13-amd64"
     plan.image_args = ["console=ttyS0"]
     plan.secure_boot = True
-    assert plan.saved_config() == {
+    assert plan.saved_config().to_json() == {
         "format": 1, "generator": "liveiso.customizer %s" % COLLECTION_VERSION, "boot_id": "9f86d081884c7d65",
         "volume_label": "LIVE_9F86D08188", "kernel_version": "6.1.0-13-amd64", "image_args": ["console=ttyS0"],
         "extra_args": ["quiet"], "additional_files": {}, "boot_modes": ["uefi"], "secure_boot": True,
@@ -319,7 +326,7 @@ def test_saved_config_round_trip(tmp_path):
     first.kernel_version = "6.1.0-13-amd64"
     first.image_args = ["console=ttyS0", "quiet"]
     first.secure_boot = True
-    saved = json.loads(json.dumps(first.saved_config()))  # as written to and read from the ISO
+    saved = SavedConfig.from_json(json.loads(json.dumps(first.saved_config().to_json())))  # written, read back
     # the same request again (the remaster fast path): nothing changes, no argument is doubled
     second = LivePlan(make_request(tmp_path, data, boot_modes=("uefi",), compression="xz"), DIGEST, saved=saved)
     assert second.saved_config() == first.saved_config()
@@ -346,11 +353,12 @@ def test_live_request_from_module_params(tmp_path):
     config = parse_config({}, base_dir=str(tmp_path))
     params = {"image": "/in.qcow2", "output": "/out.iso", "volume_label": "L1", "compression": "gzip",
               "compression_level": 6, "boot_modes": ["uefi"], "secure_boot": "required", "source_date_epoch": 5,
-              "build_dir": "/b", "force": True, "checksum": False}
+              "build_dir": "/b", "force": True, "checksum": False, "session_writer": "xorriso"}
     request = module_glue._live_request(FakeModule(params, check_mode=True), config)  # pylint: disable=protected-access
     assert request == LiveIsoRequest(image="/in.qcow2", output="/out.iso", config=config, volume_label="L1",
                                      compression="gzip", compression_level=6, boot_modes=("uefi",),
                                      secure_boot="required", source_date_epoch=5, build_dir="/b", force=True,
+                                     session_writer="xorriso",
                                      check_mode=True, checksum=False)
     assert "checksum" not in request.options()  # the output's bytes do not depend on it
     assert isinstance(request.boot_modes, tuple)

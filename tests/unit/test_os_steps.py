@@ -12,13 +12,17 @@ import uuid
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import os_steps
-from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import Chroot
-from ansible_collections.liveiso.customizer.plugins.module_utils.config import parse_config
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import (
-    CommandError, ConfigError, ScriptError, StepError)
-from ansible_collections.liveiso.customizer.plugins.module_utils.os_steps import StepContext, planned_steps
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import Result
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import parse_config
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
+    CommandError,
+    ConfigError,
+    ScriptError,
+    StepError,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Result
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import steps as os_steps
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import StepContext, planned_steps
 
 REFERENCE_ORDER = [
     "install-packages",
@@ -586,3 +590,27 @@ def test_read_helpers(root):
     assert os_steps.group_exists(chroot, "sudo") and not os_steps.group_exists(chroot, "wheel")
     assert os_steps.read_image_file(chroot, "/etc/missing", "dflt") == "dflt"
     assert os_steps.read_image_file(chroot, "/etc/passwd/below-a-file", None) is None
+
+
+# ------------------------------------------------------------------ user-caused OSErrors are CustomizerErrors
+
+def test_source_that_became_a_directory_is_a_file_access_error(root, tmp_path):
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import (
+        Config, FileSpec, OSConfig)
+    from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import FileAccessError
+    source = tmp_path / "was-a-file"
+    source.mkdir()  # validated as a file, replaced by a directory before the step ran
+    config = Config(os=OSConfig(additional_files=(FileSpec("/etc/app.conf", source=str(source)),)))
+    with pytest.raises(FileAccessError) as info:
+        os_steps.copy_additional_files(StepContext(Chroot(str(root)), config))
+    assert info.value.message == ("cannot read config.os.additionalFiles[0].source (%s): it is a directory, "
+                                  "where a file is expected." % source)
+
+
+def test_unreadable_image_file_is_a_file_access_error(root):
+    from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import FileAccessError
+    (root / "etc" / "passwd").mkdir(parents=True)  # a broken image: a directory where /etc/passwd should be
+    with pytest.raises(FileAccessError) as info:
+        os_steps.passwd_entry(Chroot(str(root)), "root")
+    assert info.value.message.startswith("cannot read /etc/passwd in the image (")
+    assert os_steps.read_image_file(Chroot(str(root)), "/etc/missing/file", None) is None

@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import package_managers as pm
-from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import Chroot
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import package_managers as pm
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
 
 APT_BASE = ["apt-get", "-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
             "-o", "Dpkg::Use-Pty=0", "-o", "APT::Install-Recommends=false"]
@@ -142,3 +142,12 @@ def test_detect_ignores_non_executable_and_directories(tmp_path):
 def test_detect_empty_root(tmp_path):
     with pytest.raises(ImageError):
         pm.detect(Chroot(str(tmp_path)))
+
+
+def test_kinds_carry_their_manager():
+    assert [kind.value for kind in pm.PackageManagerKind] == ["apt", "tdnf", "dnf", "zypper"]  # detection order
+    for kind in pm.PackageManagerKind:
+        manager = kind.manager()
+        assert manager.kind is kind and manager.name == kind.value and kind.binary == manager.binary
+    assert pm.PackageManagerKind("zypper").manager().__class__ is pm.Zypper
+    assert pm.PackageManagerKind.APT.binary == "apt-get"

@@ -4,9 +4,16 @@ import json
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.image_mounts import find_partition, parse_fstab
-from ansible_collections.liveiso.customizer.plugins.module_utils.partitions import Partition, parse_sfdisk_json
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.fstab import find_partition, parse_fstab
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.partitions import Partition, parse_sfdisk_json
+
+ESP_TYPES = {"c12a7328-f81f-11d2-ba4b-00a0c93ec93b", "ef"}
+
+
+def is_esp(partition):
+    """Is ``partition`` an EFI system partition, by its type or its FAT label (the table's types checked here)?"""
+    return partition.type_id in ESP_TYPES or (partition.fstype == "vfat" and partition.label.upper() in ("ESP", "EFI"))
 
 GPT = {
     "partitiontable": {
@@ -51,7 +58,7 @@ def test_parse_sfdisk_json_gpt():
     assert parts[1].type_id == "c12a7328-f81f-11d2-ba4b-00a0c93ec93b"
     assert parts[1].partuuid == "22222222-aaaa-4bbb-8ccc-000000000002"
     assert [p.partlabel for p in parts] == ["bios", "EFI System", "root"]
-    assert [p.is_esp for p in parts] == [False, True, False]
+    assert [is_esp(p) for p in parts] == [False, True, False]
     assert (parts[2].fstype, parts[2].uuid, parts[2].label) == ("", "", "")
 
 
@@ -60,7 +67,7 @@ def test_parse_sfdisk_json_dos_4k_sectors():
     assert label == "dos"
     assert [(p.number, p.offset, p.size) for p in parts] == [(1, 256 * 4096, 32768 * 4096),
                                                              (2, 33024 * 4096, 100000 * 4096)]
-    assert parts[0].is_esp and not parts[1].is_esp
+    assert is_esp(parts[0]) and not is_esp(parts[1])
     assert parts[0].partuuid == "" and parts[0].partlabel == ""
 
 
@@ -85,9 +92,9 @@ def test_parse_sfdisk_json_invalid(text):
 def test_esp_by_filesystem_label():
     p = Partition(1, 0, 0, type_id="0700")
     p.fstype, p.label = "vfat", "efi"
-    assert p.is_esp
+    assert is_esp(p)
     p.fstype = "ext4"
-    assert not p.is_esp
+    assert not is_esp(p)
 
 
 @pytest.fixture
@@ -190,3 +197,12 @@ def test_find_partition(parts, spec, number):
 ])
 def test_find_partition_unknown(parts, spec):
     assert find_partition(parts, spec) is None
+
+
+def test_mount_modes():
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import MountMode
+    assert MountMode("rw") is MountMode.RW and MountMode(MountMode.OVERLAY) is MountMode.OVERLAY
+    assert [m.lower_read_only for m in MountMode] == [False, True, True]
+    assert "%s" % MountMode.OVERLAY == "overlay" and MountMode.RO == "ro"
+    with pytest.raises(ValueError):
+        MountMode("rx")

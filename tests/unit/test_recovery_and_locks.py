@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import build, recovery
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, HostError
+from ansible_collections.liveiso.customizer.plugins.module_utils._build import build, host, lock
+from ansible_collections.liveiso.customizer.plugins.module_utils._build import workdir as recovery
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 
 
 def dead_pid():
@@ -73,7 +74,7 @@ def test_release_stale_leaves_foreign_directories(tmp_path):
 
 
 def _hold_lock(output, ready, seconds):
-    with build.output_lock(output):
+    with lock.output_lock(output):
         ready.set()
         time.sleep(seconds)
 
@@ -86,7 +87,7 @@ def test_output_lock_serialises_same_output(tmp_path):
     try:
         assert ready.wait(10)
         start = time.monotonic()
-        with build.output_lock(output) as waited:
+        with lock.output_lock(output) as waited:
             pass  # got the lock only once the first build let go, 1.5 s after it took it
         assert waited >= 1.0 and time.monotonic() - start >= 1.0
     finally:
@@ -99,7 +100,7 @@ def test_output_lock_other_outputs_do_not_wait(tmp_path):
     holder.start()
     try:
         assert ready.wait(10)
-        with build.output_lock(str(tmp_path / "b.iso")) as waited:
+        with lock.output_lock(str(tmp_path / "b.iso")) as waited:
             assert waited < 0.5
     finally:
         holder.join()
@@ -113,28 +114,28 @@ def test_output_lock_released_when_holder_is_killed(tmp_path):
     assert ready.wait(10)
     holder.kill()
     holder.join()
-    with build.output_lock(output) as waited:
+    with lock.output_lock(output) as waited:
         assert waited < 5
 
 
 def test_output_lock_leaves_no_file(tmp_path):
-    with build.output_lock(str(tmp_path / "x.iso")):
+    with lock.output_lock(str(tmp_path / "x.iso")):
         assert os.listdir(str(tmp_path)) == [".x.iso.liveiso-lock"]
     assert os.listdir(str(tmp_path)) == []
 
 
 def test_output_lock_check_mode_writes_nothing(tmp_path):
-    with build.output_lock(str(tmp_path / "x.iso"), check_mode=True) as waited:
+    with lock.output_lock(str(tmp_path / "x.iso"), check_mode=True) as waited:
         assert waited == 0.0
     assert os.listdir(str(tmp_path)) == []
 
 
 def test_ensure_space_names_directory_and_amounts(tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "free_bytes", lambda directory: 100 << 20)
-    build.ensure_space({str(tmp_path): 99 << 20})
+    monkeypatch.setattr(host, "free_bytes", lambda directory: 100 << 20)
+    host.ensure_space({str(tmp_path): 99 << 20})
     with pytest.raises(HostError) as info:
         # two directories on one filesystem add up
-        build.ensure_space({str(tmp_path): 60 << 20, str(tmp_path / ".."): 60 << 20})
+        host.ensure_space({str(tmp_path): 60 << 20, str(tmp_path / ".."): 60 << 20})
     message = str(info.value)
     assert "not enough space in" in message and str(tmp_path) in message
     assert "needs about 120 MiB there, 100 MiB are free" in message
@@ -149,14 +150,14 @@ def test_out_of_space_detection():
 
 
 def test_work_directory_marks_records_and_cleans(tmp_path):
-    from ansible_collections.liveiso.customizer.plugins.module_utils import mounts
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image import ledger
     dead = stale_workdir(tmp_path, dead_pid())
     with recovery.work_directory(str(tmp_path), "/out/x.iso") as (workdir, released):
         assert os.path.basename(workdir).startswith(recovery.WORKDIR_PREFIX)
         assert not os.path.exists(dead) and len(released) == 1  # a dead build's leftovers went first
         pid, start, host, output = open(os.path.join(workdir, recovery.MARKER)).read().splitlines()
         assert int(pid) == os.getpid() and output == "/out/x.iso"
-        mounts._record("mount", "/somewhere")  # what attach_loop/mounted write while the directory exists
-        assert mounts.read_ledger(os.path.join(workdir, recovery.LEDGER)) == [("mount", "/somewhere")]
+        ledger._record("mount", "/somewhere")  # what attach_loop/mounted write while the directory exists
+        assert ledger.read_ledger(os.path.join(workdir, recovery.LEDGER)) == [("mount", "/somewhere")]
     assert not os.path.exists(workdir)
-    assert mounts._LEDGER["path"] is None
+    assert ledger._LEDGER["path"] is None

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import runner
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import CommandError, HostError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import runner, secrets, tools
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 
 
 def test_run_success_captures_output():
@@ -108,7 +108,7 @@ def test_timeout():
 
 def test_redact_masks_secrets_in_command_errors():
     secret = "Runner-Secret-4711"
-    runner.register_secret(secret)
+    secrets.register_secret(secret)
     with pytest.raises(CommandError) as info:
         runner.run(["sh", "-c", 'echo "login with $1 failed" >&2; exit 9', "sh", "user:" + secret])
     err = info.value
@@ -120,15 +120,15 @@ def test_redact_masks_secrets_in_command_errors():
 
 
 def test_register_secret_rules():
-    runner.register_secret("abc")     # too short to mask safely
-    runner.register_secret(None)
-    runner.register_secret(12345678)
-    assert runner.redact("abc 12345678") == "abc 12345678"
-    assert runner.redact("") == "" and runner.redact(None) is None
-    runner.register_secret("Long-Secret-Outer-0001")
-    runner.register_secret("Secret-Outer")
+    secrets.register_secret("abc")     # too short to mask safely
+    secrets.register_secret(None)
+    secrets.register_secret(12345678)
+    assert secrets.redact("abc 12345678") == "abc 12345678"
+    assert secrets.redact("") == "" and secrets.redact(None) is None
+    secrets.register_secret("Long-Secret-Outer-0001")
+    secrets.register_secret("Secret-Outer")
     # longest first: the long one is masked whole
-    assert runner.redact("x Long-Secret-Outer-0001 y") == "x ******** y"
+    assert secrets.redact("x Long-Secret-Outer-0001 y") == "x ******** y"
 
 
 def test_tail():
@@ -152,13 +152,69 @@ def test_require_tools_missing_names_debian_packages(monkeypatch, tmp_path):
     assert err.hint == "Install them with: apt-get install fdisk liveiso-no-such-tool mtools qemu-utils"
 
 
-def test_require_tools_uses_tool_packages(monkeypatch, tmp_path):
+def test_require_tools_uses_the_tool_table(monkeypatch, tmp_path):
     monkeypatch.setattr(runner, "clean_env", lambda extra=None: {"PATH": str(tmp_path)})
-    for tool, package in runner.TOOL_PACKAGES.items():
+    for tool in tools.HOST_TOOLS:
+        if tool.is_file:
+            continue
         with pytest.raises(HostError) as info:
-            runner.require_tools(tool)
-        assert str(info.value).endswith("apt-get install %s" % package)
-        assert "missing host tool(s): %s." % tool in str(info.value)
+            runner.require_tools(tool.name)
+        assert str(info.value).endswith("apt-get install %s" % tool.debian)
+        assert "missing host tool(s): %s." % tool.name in str(info.value)
+
+
+def test_require_tools_checks_host_files(tmp_path):
+    present = tmp_path / "boot_hybrid.img"
+    present.write_bytes(b"mbr")
+    runner.require_tools(str(present), "sh")
+    with pytest.raises(HostError) as info:
+        runner.require_tools(str(tmp_path / "missing.img"))
+    assert "missing host tool(s): %s." % (tmp_path / "missing.img") in str(info.value)
+
+
+def test_pipeline_tool_sets():
+    disk = tools.needed_by("image_customize")
+    live = tools.needed_by(tools.Pipeline.LIVEOS_ISO)
+    for common in ("qemu-img", "sfdisk", "blkid", "losetup", "mount", "umount", "chroot", "cp", "mcopy", "mdir"):
+        assert common in disk and common in live
+    assert {"mksquashfs", "xorriso", "grub-mkimage", "mkfs.vfat", "mmd"} <= set(live)
+    assert not {"mksquashfs", "xorriso", "grub-mkimage", "mkfs.vfat"} & set(disk)
+    assert {"mdel", "mdeltree", "mmd"} <= set(disk)  # the mtools write-back of a FAT partition
+    assert not any(name.startswith("/") for name in disk + live)  # GRUB's files are checked per boot mode
+    with pytest.raises(ValueError):
+        tools.needed_by("cloudinit_seed")
+
+
+def test_tool_table_names_are_unique():
+    names = [tool.name for tool in tools.HOST_TOOLS]
+    assert len(names) == len(set(names))
+    assert tools.debian_package("xorriso") == "xorriso" and tools.debian_package("sfdisk") == "fdisk"
+    assert tools.debian_package(tools.BOOT_HYBRID_IMG) == "grub-pc-bin"
+    assert tools.debian_package("liveiso-no-such") == "liveiso-no-such"
+
+
+def _bindep():
+    """{package: set of its bindep profiles} from the collection's bindep.txt."""
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "bindep.txt")
+    found = {}
+    with open(path) as handle:
+        for line in handle:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            name, _, rest = line.partition(" ")
+            found[name] = set(rest.strip().strip("[]").split())
+    return found
+
+
+def test_bindep_lists_every_package_of_the_tool_table():
+    bindep = _bindep()
+    for tool in tools.HOST_TOOLS:
+        assert tool.debian in bindep, "bindep.txt lacks %s (Debian package of %s)" % (tool.debian, tool.name)
+        assert "platform:dpkg" in bindep[tool.debian], tool.name
+        if tool.fedora is not None:
+            assert tool.fedora in bindep, "bindep.txt lacks %s (Fedora package of %s)" % (tool.fedora, tool.name)
+            assert "platform:rpm" in bindep[tool.fedora], tool.name
 
 
 def test_run_missing_tool_is_host_error():
@@ -170,7 +226,7 @@ def test_run_missing_tool_is_host_error():
 
 def test_run_logs_redacted(caplog):
     secret = "Logged-Secret-8888"
-    runner.register_secret(secret)
+    secrets.register_secret(secret)
     caplog.set_level("DEBUG", logger="liveiso.customizer")
     runner.run(["sh", "-c", 'echo "$1"', "sh", secret])
     assert caplog.records, "run() logs the command"
@@ -179,7 +235,7 @@ def test_run_logs_redacted(caplog):
 
 
 def test_is_mounted(tmp_path):
-    from ansible_collections.liveiso.customizer.plugins.module_utils.mounts import is_mounted
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import is_mounted
     assert is_mounted("/proc") is True
     assert is_mounted(str(tmp_path)) is False
 
@@ -216,3 +272,16 @@ def test_interrupt_stops_the_whole_process_group(tmp_path):
     child = int(pidfile.read_text())
     time.sleep(0.5)
     assert not os.path.exists("/proc/%d" % child) or open("/proc/%d/stat" % child).read().split()[2] == "Z"
+
+
+def test_run_extra_env_is_merged_over_the_clean_environment(monkeypatch):
+    monkeypatch.setenv("LIVEISO_TEST_HOST_ONLY", "leak")
+    out = runner.run(["sh", "-c", 'echo "$LC_ALL/$FOO/${LIVEISO_TEST_HOST_ONLY:-none}"'], extra_env={"FOO": "bar"})
+    assert out.stdout.strip() == "C/bar/none"
+    out = runner.run(["sh", "-c", 'echo "${LC_ALL:-unset}/$FOO"'], env={"PATH": "/usr/bin:/bin"}, extra_env={"FOO": "x"})
+    assert out.stdout.strip() == "unset/x"  # env= replaces the clean environment; extra_env still goes over it
+
+
+def test_source_date_env():
+    assert runner.source_date_env(None) == {}
+    assert runner.source_date_env(1700000000) == {"SOURCE_DATE_EPOCH": "1700000000"}

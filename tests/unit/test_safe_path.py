@@ -4,9 +4,8 @@ import os
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ConfigError
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.safe_path import image_path, resolve_in_root
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import image_path, resolve_in_root
 
 
 @pytest.fixture

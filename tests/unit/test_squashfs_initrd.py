@@ -6,13 +6,16 @@ import subprocess
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import live_initrd, squashfs
-from ansible_collections.liveiso.customizer.plugins.module_utils.chroot import Chroot
-from ansible_collections.liveiso.customizer.plugins.module_utils.errors import ImageError
-from ansible_collections.liveiso.customizer.plugins.module_utils.runner import clean_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import initrd as live_initrd
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import squashfs
 
 EXCLUDES = ["boot/*", "etc/fstab", "etc/resolv.conf.liveiso-saved", "var/tmp/liveiso-customizer-scripts",
             "lost+found"]
+# the live root's /etc/fstab: the image's excluded, one that mounts nothing added (a pseudo file)
+FSTAB = ["-p", "etc/fstab f 644 0 0 printf '%s'" % squashfs.LIVE_FSTAB.replace("\n", "\\n")]
 DRIVERS = ("sr_mod cdrom isofs loop squashfs overlay usb_storage uas sd_mod virtio_blk virtio_scsi virtio_pci ahci "
            "nvme xhci_pci ehci_pci")
 
@@ -22,38 +25,43 @@ DRIVERS = ("sr_mod cdrom isofs loop squashfs overlay usb_storage uas sd_mod virt
 def test_mksquashfs_argv_zstd_level():
     assert squashfs.mksquashfs_argv("/mnt/root", "/w/rootfs.img", "zstd", 19) == [
         "mksquashfs", "/mnt/root", "/w/rootfs.img", "-noappend", "-no-progress", "-xattrs", "-comp", "zstd",
-        "-Xcompression-level", "19", "-wildcards", "-e"] + EXCLUDES
+        "-Xcompression-level", "19"] + FSTAB + ["-wildcards", "-e"] + EXCLUDES
 
 
 def test_mksquashfs_argv_defaults():
     assert squashfs.mksquashfs_argv("/r", "/d") == [
-        "mksquashfs", "/r", "/d", "-noappend", "-no-progress", "-xattrs", "-comp", "zstd", "-wildcards", "-e"] \
-        + EXCLUDES
+        "mksquashfs", "/r", "/d", "-noappend", "-no-progress", "-xattrs", "-comp", "zstd"] + FSTAB \
+        + ["-wildcards", "-e"] + EXCLUDES
 
 
 def test_mksquashfs_argv_xz_bcj():
     assert squashfs.mksquashfs_argv("/r", "/d", "xz") == [
         "mksquashfs", "/r", "/d", "-noappend", "-no-progress", "-xattrs", "-comp", "xz", "-Xbcj", "x86",
-        "-wildcards", "-e"] + EXCLUDES
+        ] + FSTAB + ["-wildcards", "-e"] + EXCLUDES
 
 
-def test_mksquashfs_argv_gzip_lz4_processors():
-    assert squashfs.mksquashfs_argv("/r", "/d", "gzip", 9, processors=4) == [
+def test_mksquashfs_argv_gzip_lz4():
+    assert squashfs.mksquashfs_argv("/r", "/d", "gzip", 9) == [
         "mksquashfs", "/r", "/d", "-noappend", "-no-progress", "-xattrs", "-comp", "gzip", "-Xcompression-level",
-        "9", "-processors", "4", "-wildcards", "-e"] + EXCLUDES
+        "9"] + FSTAB + ["-wildcards", "-e"] + EXCLUDES
     argv = squashfs.mksquashfs_argv("/r", "/d", "lz4")
     assert "-Xbcj" not in argv and "-Xcompression-level" not in argv
     assert argv[argv.index("-comp") + 1] == "lz4"
 
 
 def test_excludes_come_last():
-    argv = squashfs.mksquashfs_argv("/r", "/d", "xz", processors=2)
-    assert argv[-len(EXCLUDES) - 2:] == ["-wildcards", "-e"] + EXCLUDES  # -e takes everything after it
+    argv = squashfs.mksquashfs_argv("/r", "/d", squashfs.Compression.XZ, 6)
+    assert argv[-len(EXCLUDES) - 4:] == FSTAB + ["-wildcards", "-e"] + EXCLUDES  # -e takes everything after it
 
 
 def test_compressors_and_levels():
     assert squashfs.COMPRESSORS == ("zstd", "xz", "gzip", "lz4")
     assert squashfs.LEVELS == {"zstd": (1, 22), "xz": None, "gzip": (1, 9), "lz4": None}
+    assert squashfs.Compression("zstd") is squashfs.Compression.ZSTD and squashfs.Compression.XZ == "xz"
+    assert squashfs.Compression.GZIP.mksquashfs_args(9) == ["-comp", "gzip", "-Xcompression-level", "9"]
+    assert squashfs.Compression.LZ4.level_bounds is None
+    with pytest.raises(ValueError):
+        squashfs.mksquashfs_argv("/r", "/d", "lzo")
 
 
 TOOLS_MISSING = [tool for tool in ("mksquashfs", "unsquashfs") if not shutil.which(tool, path=clean_env()["PATH"])]
@@ -80,8 +88,12 @@ def test_make_squashfs_excludes_and_reproducible(tmp_path):
     listing = subprocess.run(["unsquashfs", "-l", "-d", "", str(tmp_path / "a.img")], check=True,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True).stdout
     paths = sorted(line.strip() for line in listing.splitlines() if line.startswith("/"))
-    assert paths == ["/boot", "/etc", "/etc/hostname", "/home", "/home/user", "/home/user/boot",
+    assert paths == ["/boot", "/etc", "/etc/fstab", "/etc/hostname", "/home", "/home/user", "/home/user/boot",
                      "/home/user/boot/keep", "/usr", "/usr/bin", "/usr/bin/tool", "/var", "/var/tmp"]
+    # the disk's fstab is not there; one that mounts nothing is (dhclient-script exits without any /etc/fstab)
+    fstab = subprocess.run(["unsquashfs", "-cat", str(tmp_path / "a.img"), "etc/fstab"], check=True,
+                           stdout=subprocess.PIPE, universal_newlines=True).stdout
+    assert fstab == squashfs.LIVE_FSTAB and "fs" not in fstab.split()
 
 
 # ---------------------------------------------------------------- dracut

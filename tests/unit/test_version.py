@@ -5,7 +5,7 @@ import re
 
 import yaml
 
-from ansible_collections.liveiso.customizer.plugins.module_utils import version
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import version
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -1,0 +1,468 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""cloud-init NoCloud seeds: render, validate offline, write idempotently (private to this collection).
+
+A seed is up to four files: meta-data (must carry instance-id), user-data (a cloud-config, a script, MIME
+multipart, ...), network-config (version 1 or 2) and vendor-data. Dicts are serialised to YAML (user-data
+gets its ``#cloud-config`` header); strings are taken as they are. Validation is offline and structural
+here; :mod:`schema` runs the target image's own ``cloud-init schema`` on top.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import atomic_write
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import register_secret
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import DRACUT_LIVE_MEDIUM
+
+try:
+    import yaml
+except ImportError:  # reported when a seed is rendered
+    yaml = None
+
+SeedInput = Union[str, Mapping[str, Any], None]
+"""One seed file as the module takes it: a mapping (serialised to YAML), text (taken as it is) or nothing."""
+SeedFiles = Dict[str, str]
+"""A rendered seed: {file name: text}, the names those of :class:`SeedFile`."""
+ConfigFragment = Dict[str, Any]
+"""Raw configuration in the reference format: what the modules' ``config`` option (and ``load_config``) take."""
+
+SECRET_KEYS: Tuple[str, ...] = ("passwd", "password", "private", "chpasswd", "psk", "token", "secret")
+
+
+class SeedError(ConfigError):
+    """An invalid seed file: names the file and, where known, the line."""
+
+    def __init__(self, name: str, message: str, line: Optional[int] = None, hint: Optional[str] = None) -> None:
+        self.file: str = name
+        self.line: Optional[int] = line
+        super().__init__(name if line is None else "%s: line %d" % (name, line), message, hint)
+
+
+class SeedDiff(TypedDict):
+    """One entry of the module's ``diff``: a file's text (or its summary, when it holds secrets) before and after."""
+
+    before_header: str
+    after_header: str
+    before: str
+    after: str
+
+
+class SeedFile(StrEnum):
+    """The files of a NoCloud seed, in the order they are written."""
+
+    META_DATA = "meta-data"  #: must carry an instance-id
+    USER_DATA = "user-data"
+    NETWORK_CONFIG = "network-config"
+    VENDOR_DATA = "vendor-data"
+
+    @property
+    def holds_secrets(self) -> bool:
+        """May it carry passwords and keys (user-data, vendor-data)? Then it is private and hidden in diffs."""
+        return self in (SeedFile.USER_DATA, SeedFile.VENDOR_DATA)
+
+    @property
+    def mode(self) -> int:
+        """The file mode it is written with."""
+        return 0o600 if self.holds_secrets else 0o644
+
+
+class UserDataFormat(StrEnum):
+    """The user-data formats cloud-init knows, each by the header its text starts with."""
+
+    CLOUD_CONFIG = "#cloud-config"
+    SCRIPT = "#!"
+    INCLUDE = "#include"
+    BOOTHOOK = "#cloud-boothook"
+    PART_HANDLER = "#part-handler"
+    CLOUD_CONFIG_ARCHIVE = "#cloud-config-archive"
+    UPSTART_JOB = "#upstart-job"
+    JINJA_TEMPLATE = "## template: jinja"
+    MIME_MULTIPART = "Content-Type: multipart/"
+
+    @classmethod
+    def of(cls, text: str) -> Optional[UserDataFormat]:
+        """The format of ``text`` by its header (the longest that matches); None for one cloud-init does not know."""
+        known = [fmt for fmt in cls if text.startswith(fmt.value)]
+        return max(known, key=lambda fmt: len(fmt.value)) if known else None
+
+
+class LiveMedium(StrEnum):
+    """Where a live system's initramfs mounts its boot medium (the ``iso`` placement links the seed there)."""
+
+    DRACUT = DRACUT_LIVE_MEDIUM  #: dracut's dmsquash-live
+    LIVE_BOOT = "/run/live/medium"  #: Debian's live-boot
+
+
+class Placement(StrEnum):
+    """Where the seed goes (the ``placement`` option); each placement makes the config fragment that puts it there."""
+
+    ISO = "iso"  #: on the ISO media; a post-customization script links /var/lib/cloud/seed/nocloud to it
+    ROOTFS = "rootfs"  #: in the root filesystem's /var/lib/cloud/seed/nocloud
+
+    def fragment(self, seed_dir: str, names: Sequence[str], medium: str, media_dir: str) -> ConfigFragment:
+        """The fragment for the seed files ``names`` in ``seed_dir``; ``medium`` and ``media_dir`` place it on
+        the ISO."""
+        if self is Placement.ISO:
+            return {
+                "scripts": {"postCustomization": [{
+                    "name": "cloud-init-seed-link",
+                    "content": "set -e\nmkdir -p /var/lib/cloud/seed/\n"
+                               "ln -s -T -f %s%s /var/lib/cloud/seed/nocloud\n" % (medium, media_dir)}]},
+                "iso": {"additionalFiles": {os.path.join(seed_dir, name): "%s/%s" % (media_dir, name)
+                                            for name in names},
+                        "kernelCommandLine": {"extraCommandLine": ["ds=nocloud"]}},
+            }
+        return {
+            "os": {"kernelCommandLine": {"extraCommandLine": ["ds=nocloud"]},
+                   "additionalFiles": {os.path.join(seed_dir, name): "/var/lib/cloud/seed/nocloud/%s" % name
+                                       for name in names}},
+        }
+
+
+class NetworkV1Type(StrEnum):
+    """The entry types of a version 1 network-config."""
+
+    PHYSICAL = "physical"
+    BOND = "bond"
+    BRIDGE = "bridge"
+    VLAN = "vlan"
+    NAMESERVER = "nameserver"
+    ROUTE = "route"
+    INFINIBAND = "infiniband"
+
+    @property
+    def needs_name(self) -> bool:
+        """Is it an interface (which needs a name)?"""
+        return self in (NetworkV1Type.PHYSICAL, NetworkV1Type.BOND, NetworkV1Type.BRIDGE, NetworkV1Type.VLAN)
+
+
+class NetworkV2Key(StrEnum):
+    """The top-level keys of a version 2 (netplan) network-config."""
+
+    ETHERNETS = "ethernets"
+    BONDS = "bonds"
+    BRIDGES = "bridges"
+    VLANS = "vlans"
+    WIFIS = "wifis"
+    RENDERER = "renderer"
+    VERSION = "version"
+
+    @property
+    def lists_interfaces(self) -> bool:
+        """Is its value a mapping of interface names to their settings?"""
+        return self not in (NetworkV2Key.RENDERER, NetworkV2Key.VERSION)
+
+    def check_interface(self, name: str, iface: Mapping[str, Any]) -> None:
+        """What an interface of this section needs: a VLAN its id and link, a bond its interfaces."""
+        if self is NetworkV2Key.VLANS and ("id" not in iface or "link" not in iface):
+            raise SeedError("network-config", "vlans.%s needs id and link" % name)
+        if self is NetworkV2Key.BONDS and not iface.get("interfaces"):
+            raise SeedError("network-config", "bonds.%s needs interfaces" % name)
+
+
+def _require_yaml() -> None:
+    if yaml is None:
+        raise ConfigError("cloudinit_seed", "PyYAML is not installed on the managed host",
+                          "Install python3-yaml (Debian) or PyYAML (pip).")
+
+
+def _no_aliases(dumper: Any, data: Any) -> bool:
+    return True
+
+
+# Block style, no aliases: a seed is read by people too. (Made with type(): PyYAML has no type hints to subclass.)
+_DUMPER: Any = type("_Dumper", (yaml.SafeDumper,), {"ignore_aliases": _no_aliases}) if yaml is not None else None
+
+
+def dump_yaml(data: Any) -> str:
+    _require_yaml()
+    text: str = yaml.dump(data, Dumper=_DUMPER, default_flow_style=False, sort_keys=False, allow_unicode=True,
+                          width=1000)
+    return text
+
+
+def load_yaml(name: str, text: str) -> Any:
+    """Parse ``text``; a syntax error becomes a SeedError with the file and line."""
+    _require_yaml()
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err)
+        raise SeedError(name, "not valid YAML: %s" % problem, line=mark.line + 1 if mark else None)
+
+
+def _is_secret_key(key: object) -> bool:
+    return any(marker in str(key).lower() for marker in SECRET_KEYS)
+
+
+def _register(value: str, user_list: bool = False) -> None:
+    """Register a secret string and each long line of a multi-line one (PEM bodies); of chpasswd's
+    "user:password" lines only the passwords."""
+    for line in value.splitlines():
+        line = line.strip()
+        if user_list:
+            if ":" in line:
+                register_secret(line.split(":", 1)[1].strip())
+        elif len(line) >= 16 and not line.startswith("-----"):
+            register_secret(line)
+    if not user_list:
+        register_secret(value)
+
+
+def collect_secrets(data: Any, inside_secret: bool = False) -> None:
+    """Register the values of password/key-like keys anywhere in a user-data structure as secrets.
+
+    Inside such a key (``chpasswd``, ``ssh_private_keys``) only values that are themselves secret are taken:
+    ``chpasswd.users[].password`` and ``chpasswd.list`` lines, not the user names.
+    """
+    if isinstance(data, dict):
+        for key, value in data.items():
+            user_list = inside_secret and key == "list"  # chpasswd's "user:password" lines
+            secret = _is_secret_key(key) or user_list
+            if isinstance(value, str):
+                if secret:
+                    _register(value, user_list)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, str):
+                        if secret:
+                            _register(item, user_list)
+                    else:
+                        collect_secrets(item, inside_secret or _is_secret_key(key))
+            else:
+                collect_secrets(value, inside_secret or _is_secret_key(key))
+    elif isinstance(data, list):
+        for item in data:
+            collect_secrets(item, inside_secret)
+
+
+_SECRET_LINE: re.Pattern[str] = re.compile(
+    r"""^\s*-?\s*["']?[\w-]*(?:passw|secret|token|private)[\w-]*["']?\s*[:=]\s*(?P<value>\S.*?)\s*$""",
+    re.IGNORECASE)
+_CRYPT_HASH: re.Pattern[str] = re.compile(r"\$(?:1|2[abxy]?|5|6|y|gy|7)\$[./A-Za-z0-9$=+-]{8,}")
+
+
+def collect_secrets_from_text(text: str) -> None:
+    """Register secret-looking parts of user-data given as text, before (or without) parsing it.
+
+    Text may not parse (a syntax error is reported with its line), and may be a script or MIME multipart:
+    password/secret/token/private-key assignments, crypt(3) hashes and PEM private key bodies are taken.
+    """
+    in_key = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if "PRIVATE KEY-----" in stripped:
+            in_key = "BEGIN" in stripped
+            continue
+        if in_key and stripped:
+            register_secret(stripped)
+            continue
+        match = _SECRET_LINE.match(line)
+        if match:
+            value = match.group("value").strip("'\"")
+            if value and value not in ("|", ">", "|-", ">-", "[", "{"):
+                register_secret(value)
+        for token in _CRYPT_HASH.findall(line):
+            register_secret(token)
+
+
+def render_user_data(value: SeedInput, name: str = SeedFile.USER_DATA.value) -> Optional[str]:
+    """user-data (or vendor-data) as text: a mapping becomes a ``#cloud-config``, text is taken as it is."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        collect_secrets(value)
+        return UserDataFormat.CLOUD_CONFIG.value + "\n" + dump_yaml(value)
+    if not isinstance(value, str):
+        raise SeedError(name, "must be a mapping (a cloud-config) or a string")
+    collect_secrets_from_text(value)
+    return value
+
+
+def render_mapping_file(name: str, value: SeedInput) -> Optional[str]:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return dump_yaml(value)
+    if not isinstance(value, str):
+        raise SeedError(name, "must be a mapping or a string")
+    return value
+
+
+def validate_user_data(text: str, name: str = SeedFile.USER_DATA.value) -> None:
+    stripped = text.lstrip("\ufeff")
+    if UserDataFormat.of(stripped) is None:
+        first = stripped.splitlines()[0] if stripped.strip() else "(empty)"
+        raise SeedError(name, "unknown format (first line %r)" % first[:60], line=1,
+                        hint="Start it with #cloud-config, a #! script line, or give MIME multipart.")
+    if stripped.splitlines()[0].rstrip() == UserDataFormat.CLOUD_CONFIG.value:
+        data = load_yaml(name, stripped)
+        if data is not None and not isinstance(data, dict):
+            raise SeedError(name, "a #cloud-config must be a mapping, got %s" % type(data).__name__)
+        collect_secrets(data or {})
+
+
+def _check_v1(config: Mapping[str, Any]) -> None:
+    entries = config.get("config")
+    if not isinstance(entries, list):
+        raise SeedError("network-config", "version 1 needs a 'config' list")
+    for index, entry in enumerate(entries):
+        try:
+            kind = NetworkV1Type(entry.get("type") if isinstance(entry, dict) else None)
+        except ValueError:
+            raise SeedError("network-config", "config[%d]: type must be one of %s"
+                            % (index, ", ".join(str(known) for known in NetworkV1Type))) from None
+        if kind.needs_name and not entry.get("name"):
+            raise SeedError("network-config", "config[%d]: a %s needs a name" % (index, kind))
+
+
+def _check_v2(config: Mapping[str, Any]) -> None:
+    for key, value in config.items():
+        try:
+            section = NetworkV2Key(key)
+        except ValueError:
+            raise SeedError("network-config", "unknown version 2 key %r" % key,
+                            hint="Known: %s." % ", ".join(str(known) for known in NetworkV2Key)) from None
+        if section.lists_interfaces:
+            if not isinstance(value, dict):
+                raise SeedError("network-config", "%s must be a mapping of interface names" % section)
+            for name, iface in value.items():
+                if not isinstance(iface, dict):
+                    raise SeedError("network-config", "%s.%s must be a mapping" % (section, name))
+                section.check_interface(name, iface)
+
+
+def validate_network_config(text: str) -> None:
+    data = load_yaml("network-config", text)
+    if not isinstance(data, dict):
+        raise SeedError("network-config", "must be a mapping with a version")
+    if set(data) == {"network"} and isinstance(data["network"], dict):
+        data = data["network"]
+    version = data.get("version")
+    if version == 1:
+        _check_v1(data)
+    elif version == 2:
+        _check_v2(data)
+    else:
+        raise SeedError("network-config", "version must be 1 or 2, got %r" % (version,))
+
+
+def validate_meta_data(text: str) -> None:
+    data = load_yaml("meta-data", text)
+    if not isinstance(data, dict):
+        raise SeedError("meta-data", "must be a mapping")
+    if not data.get("instance-id"):
+        raise SeedError("meta-data", "has no instance-id", hint="cloud-init needs it; changing it re-runs first boot.")
+
+
+def stable_instance_id(host: Optional[str], files: Mapping[str, Optional[str]]) -> str:
+    """iid-<16 hex>: the same host and seed content give the same id; any change gives a new one."""
+    digest = hashlib.sha256((host or "").encode())
+    for name in sorted(files):
+        text = files[name]
+        if text is not None:
+            digest.update(("\0%s\0" % name).encode() + text.encode())
+    return "iid-" + digest.hexdigest()[:16]
+
+
+def render_seed(meta_data: SeedInput = None, user_data: SeedInput = None, network_config: SeedInput = None,
+                vendor_data: SeedInput = None, instance_id: Optional[str] = None,
+                host: Optional[str] = None) -> SeedFiles:
+    """{file name: text} for a NoCloud seed, validated; meta-data always present with an instance-id."""
+    meta_name, user_name = SeedFile.META_DATA.value, SeedFile.USER_DATA.value
+    network_name, vendor_name = SeedFile.NETWORK_CONFIG.value, SeedFile.VENDOR_DATA.value
+    files: Dict[str, Optional[str]] = {
+        user_name: render_user_data(user_data),
+        network_name: render_mapping_file(network_name, network_config),
+        vendor_name: render_user_data(vendor_data, vendor_name),
+    }
+    user_text = files[user_name]
+    if user_text is None:
+        user_text = files[user_name] = UserDataFormat.CLOUD_CONFIG.value + "\n{}\n"
+    if meta_data is not None and not isinstance(meta_data, (str, dict)):
+        raise SeedError(meta_name, "must be a mapping or YAML text")
+    meta = load_yaml(meta_name, meta_data) if isinstance(meta_data, str) else dict(meta_data or {})
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise SeedError(meta_name, "must be a mapping")
+    if isinstance(meta_data, str) and meta.get("instance-id") and not instance_id:
+        meta_text = meta_data  # taken as it is
+    else:
+        meta["instance-id"] = instance_id or meta.get("instance-id") or stable_instance_id(
+            host, dict(files, **{meta_name: dump_yaml(meta)}))
+        meta_text = dump_yaml(meta)
+    files[meta_name] = meta_text
+    validate_meta_data(meta_text)
+    validate_user_data(user_text)
+    network_text, vendor_text = files[network_name], files[vendor_name]
+    if network_text is not None:
+        validate_network_config(network_text)
+    if vendor_text is not None:
+        validate_user_data(vendor_text, vendor_name)
+    return {name: text for name, text in files.items() if text is not None}
+
+
+def write_seed(dest: str, files: Mapping[str, str], check_mode: bool = False,
+               show_secrets: bool = False) -> Tuple[List[str], List[SeedDiff]]:
+    """Write each file whose content differs (atomically); return (changed names, diffs)."""
+    changed: List[str] = []
+    diffs: List[SeedDiff] = []
+    for member in SeedFile:
+        name = member.value
+        path = os.path.join(dest, name)
+        if name not in files:
+            if os.path.isfile(path):  # rendered by an earlier run, no longer part of the seed
+                changed.append(name)
+                diffs.append(SeedDiff(before_header=path, after_header="(removed)",
+                                      before=_shown_text(member, path, show_secrets), after=""))
+                if not check_mode:
+                    os.unlink(path)
+            continue
+        text = files[name]
+        try:
+            with open(path) as handle:
+                before: Optional[str] = handle.read()
+        except FileNotFoundError:
+            before = None
+        if before == text:
+            continue
+        changed.append(name)
+        if show_secrets or not member.holds_secrets:
+            diffs.append(SeedDiff(before_header=path, after_header=path, before=before or "", after=text))
+        else:
+            diffs.append(SeedDiff(before_header=path, after_header=path, before=_summary(before),
+                                  after=_summary(text)))
+        if not check_mode:
+            os.makedirs(dest, exist_ok=True)
+            atomic_write(path, text, member.mode)
+    return changed, diffs
+
+
+def _shown_text(member: SeedFile, path: str, show_secrets: bool) -> str:
+    with open(path) as handle:
+        text = handle.read()
+    return text if show_secrets or not member.holds_secrets else _summary(text)
+
+
+def _summary(text: Optional[str]) -> str:
+    if text is None:
+        return ""
+    return "(%d lines, sha256 %s; content hidden: set show_secrets to see it)\n" % (
+        len(text.splitlines()), hashlib.sha256(text.encode()).hexdigest()[:16])
+
+
+def config_fragment(placement: Union[str, Placement], seed_dir: str, medium: str = LiveMedium.DRACUT.value,
+                    media_dir: str = "/cloud-init-data", files: Collection[str] = tuple(SeedFile)) -> ConfigFragment:
+    """The configuration fragment that puts this seed on the ISO or in the root filesystem (iso-support.md)."""
+    return Placement(placement).fragment(seed_dir, [name.value for name in SeedFile if name in files], medium,
+                                         media_dir)

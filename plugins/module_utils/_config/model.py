@@ -1,0 +1,732 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The configuration model: the reference (Image Customizer) format, validated once (private to this collection).
+
+:func:`load_config` takes the raw mapping (the module's ``config`` option or
+the YAML of ``config_file``), validates it strictly and returns frozen
+dataclasses. Every error names the full key path, e.g.
+``config.os.additionalFiles[1].permissions: '999' is not an octal mode``.
+Steps only ever see these typed objects, never raw dicts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import IO, Any, Dict, FrozenSet, List, Literal, Mapping, Optional, Set, Tuple, Type, TypeVar, Union
+
+try:
+    import yaml
+    YAMLError: Type[Exception] = yaml.YAMLError
+except ImportError:  # load_yaml() says which package to install
+    yaml = None
+    YAMLError = ValueError
+
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import image_path
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import register_secret
+
+ROOT: str = "config"
+# Keys of the reference format this collection does not implement (yet): a clear
+# "not supported" instead of "unknown key".
+UNSUPPORTED: Mapping[str, FrozenSet[str]] = {
+    "config": frozenset({"input", "storage", "pxe", "output", "previewFeatures"}),
+    "config.os": frozenset({"bootloader", "selinux", "uki", "overlays", "imageHistory", "resetBootLoaderType"}),
+    "config.iso": frozenset({"kdumpBootFiles"}),
+}
+HOSTNAME_RE: re.Pattern[str] = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                                          r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+NAME_RE: re.Pattern[str] = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\$?$")
+PACKAGE_RE: re.Pattern[str] = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._:~=<>*-]*$")
+UNIT_RE: re.Pattern[str] = re.compile(r"^[A-Za-z0-9@_.:\\-]+$")
+ENV_RE: re.Pattern[str] = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MODULE_NAME_RE: re.Pattern[str] = re.compile(r"^[A-Za-z0-9_-]+$")  # kernel module and parameter names
+
+
+def load_yaml(handle: Union[str, IO[str]]) -> Any:
+    """Safe-load YAML, keeping leading-zero numbers (an unquoted ``permissions: 0644``) as text.
+
+    YAML 1.1 reads 0644 as the number 420; kept as text it stays the octal mode the author wrote.
+    """
+    if yaml is None:
+        raise ConfigError("config_file", "PyYAML is not installed on the managed host",
+                          "Install python3-yaml (Debian) or PyYAML (pip).")
+    resolvers = {key: list(value) for key, value in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    resolvers["0"].insert(0, ("tag:yaml.org,2002:str", re.compile(r"^0[0-7]+$")))
+    # A SafeLoader with its own resolver table (PyYAML has no type hints: made with type(), not a class statement)
+    loader = type("ConfigLoader", (yaml.SafeLoader,), {"yaml_implicit_resolvers": resolvers})
+    return yaml.load(handle, Loader=loader)  # nosec B506: the loader is a SafeLoader
+
+
+# ---------------------------------------------------------------- closed sets
+
+_Choice = StrEnum  # a closed set of the config: members are the strings the config names them by
+
+
+class PasswordType(_Choice):
+    """``users[].password.type``."""
+
+    LOCKED = "locked"  #: no password (``usermod --lock``); a value given is ignored
+    PLAIN_TEXT = "plain-text"
+    HASHED = "hashed"  #: a crypt(3) hash (``chpasswd --encrypted``)
+    PLAIN_TEXT_FORCED_EXPIRATION = "plain-text-forced-expiration"
+    HASHED_FORCED_EXPIRATION = "hashed-forced-expiration"
+
+    @property
+    def needs_value(self) -> bool:
+        return self is not PasswordType.LOCKED
+
+    @property
+    def forced_expiration(self) -> bool:
+        """Must the user change the password at the first login?"""
+        return self in (PasswordType.PLAIN_TEXT_FORCED_EXPIRATION, PasswordType.HASHED_FORCED_EXPIRATION)
+
+
+class LoadMode(_Choice):
+    """``modules[].loadMode``: when the kernel module is loaded."""
+
+    ALWAYS = "always"  #: at every boot (modules-load.d)
+    AUTO = "auto"  #: when the kernel asks for it
+    DISABLE = "disable"  #: never (blacklisted)
+    INHERIT = "inherit"  #: as the image has it
+
+    @property
+    def takes_options(self) -> bool:
+        """Can the module be given parameters (not when it is never loaded)?"""
+        return self is not LoadMode.DISABLE
+
+
+class InitramfsType(_Choice):
+    """``iso.initramfsType``: what the Live ISO's initramfs is."""
+
+    BOOTSTRAP = "bootstrap"  #: a small initramfs that finds and mounts the root filesystem image
+    FULL_OS = "full-os"  #: the whole OS in the initramfs
+
+
+class ServiceState(_Choice):
+    """The keys of ``os.services``; each is the systemctl verb applied to the units it lists."""
+
+    ENABLE = "enable"
+    DISABLE = "disable"
+
+
+_C = TypeVar("_C", bound=_Choice)
+
+
+# ---------------------------------------------------------------- typed model
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file to place: from ``source`` (a host path) or literal ``content``."""
+    destination: str
+    source: Optional[str] = None
+    content: Optional[str] = None
+    permissions: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class DirSpec:
+    """One host directory to copy into the image."""
+    source: str
+    destination: str
+    new_dir_permissions: Optional[int] = None
+    merged_dir_permissions: Optional[int] = None
+    child_file_permissions: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Password:
+    type: PasswordType  #: the config's string ("locked", ...) is accepted too
+    value: Optional[str] = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", PasswordType(self.type))
+
+    @property
+    def forced_expiration(self) -> bool:
+        return self.type.forced_expiration
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    uid: Optional[int] = None
+    password: Optional[Password] = None
+    password_expires_days: Optional[int] = None
+    ssh_public_keys: Tuple[str, ...] = ()
+    primary_group: Optional[str] = None
+    secondary_groups: Tuple[str, ...] = ()
+    home_directory: Optional[str] = None
+    startup_command: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    gid: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Packages:
+    remove: Tuple[str, ...] = ()
+    update_existing: bool = False
+    install: Tuple[str, ...] = ()
+    update: Tuple[str, ...] = ()
+
+    @property
+    def any(self) -> bool:
+        return bool(self.remove or self.update_existing or self.install or self.update)
+
+
+@dataclass(frozen=True)
+class KernelModule:
+    name: str
+    load_mode: Optional[LoadMode] = None  #: the config's string ("always", ...) is accepted too
+    options: Tuple[Tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.load_mode is not None:
+            object.__setattr__(self, "load_mode", LoadMode(self.load_mode))
+
+
+@dataclass(frozen=True)
+class Script:
+    name: str
+    interpreter: str = "/bin/sh"
+    path: Optional[str] = None
+    content: Optional[str] = None
+    arguments: Tuple[str, ...] = ()
+    environment: Tuple[Tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class OSConfig:
+    hostname: Optional[str] = None
+    packages: Packages = Packages()
+    additional_files: Tuple[FileSpec, ...] = ()
+    additional_dirs: Tuple[DirSpec, ...] = ()
+    users: Tuple[User, ...] = ()
+    groups: Tuple[Group, ...] = ()
+    services_enable: Tuple[str, ...] = ()
+    services_disable: Tuple[str, ...] = ()
+    modules: Tuple[KernelModule, ...] = ()
+    kernel_extra_args: Tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return self == OSConfig()
+
+
+@dataclass(frozen=True)
+class ScriptsConfig:
+    post_customization: Tuple[Script, ...] = ()
+    finalize_customization: Tuple[Script, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.post_customization or self.finalize_customization)
+
+
+@dataclass(frozen=True)
+class IsoConfig:
+    additional_files: Tuple[FileSpec, ...] = ()
+    kernel_extra_args: Tuple[str, ...] = ()
+    initramfs_type: InitramfsType = InitramfsType.BOOTSTRAP  #: the config's string ("full-os") is accepted too
+    present: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "initramfs_type", InitramfsType(self.initramfs_type))
+
+
+@dataclass(frozen=True)
+class Config:
+    os: OSConfig = OSConfig()
+    scripts: ScriptsConfig = ScriptsConfig()
+    iso: IsoConfig = IsoConfig()
+    base_dir: Optional[str] = None
+
+    @property
+    def customizes_root(self) -> bool:
+        """Does this config change the root filesystem (os or scripts sections)?"""
+        return not (self.os.empty and self.scripts.empty)
+
+    def referenced_files(self) -> List[str]:
+        """Host files and directories whose content determines the output (for the input digest)."""
+        paths = [f.source for f in self.os.additional_files + self.iso.additional_files if f.source]
+        paths += [d.source for d in self.os.additional_dirs]
+        paths += [s.path for s in self.scripts.post_customization + self.scripts.finalize_customization if s.path]
+        return sorted(set(paths))
+
+
+# ---------------------------------------------------------------- validation helpers
+
+def _type_name(value: object) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _mapping(value: Any, path: str, known: Set[str]) -> Dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(path, "must be a mapping, got %s" % _type_name(value))
+    for key in value:
+        if not isinstance(key, str):
+            raise ConfigError(path, "key %r is not a string" % (key,))
+        if key in UNSUPPORTED.get(path.split("[")[0], frozenset()):
+            raise ConfigError("%s.%s" % (path, key), "is not supported by liveiso.customizer",
+                              "Remove it; see docs/configuration.md for the supported keys.")
+        if key not in known:
+            raise ConfigError("%s.%s" % (path, key), "unknown key",
+                              "Supported here: %s." % ", ".join(sorted(known)))
+    return value
+
+
+def _free_mapping(value: Any, path: str) -> Dict[str, Any]:
+    """A mapping with arbitrary string keys (module options, environment variables)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(path, "must be a mapping, got %s" % _type_name(value))
+    for key in value:
+        if not isinstance(key, str):
+            raise ConfigError(path, "key %r is not a string" % (key,))
+    return value
+
+
+def _split_args(value: str, path: str) -> List[str]:
+    try:
+        return shlex.split(value)
+    except ValueError as err:
+        raise ConfigError(path, "cannot be split into arguments: %s" % err, "Give a list of strings instead.")
+
+
+def _str(value: Any, path: str, allow_empty: bool = False) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(path, "must be a string, got %s" % _type_name(value))
+    if not allow_empty and not value:
+        raise ConfigError(path, "must not be empty")
+    return value
+
+
+def _bool(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(path, "must be true or false, got %s" % _type_name(value))
+    return value
+
+
+def _int(value: Any, path: str, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(path, "must be an integer, got %s" % _type_name(value))
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ConfigError(path, "%d is out of range %s..%s" % (value, minimum, maximum))
+    return value
+
+
+def _list(value: Any, path: str) -> List[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(path, "must be a list, got %s" % _type_name(value))
+    return value
+
+
+def _str_list(value: Any, path: str, pattern: Optional[re.Pattern[str]] = None,
+              what: Optional[str] = None) -> Tuple[str, ...]:
+    items: List[str] = []
+    for index, raw in enumerate(_list(value, path)):
+        item = _str(raw, "%s[%d]" % (path, index))
+        if pattern is not None and not pattern.match(item):
+            raise ConfigError("%s[%d]" % (path, index), "%r is not a valid %s" % (item, what))
+        items.append(item)
+    return tuple(items)
+
+
+def _choice(value: Any, path: str, choices: Type[_C]) -> _C:
+    text = _str(value, path)
+    try:
+        return choices(text)
+    except ValueError:
+        raise ConfigError(path, "%r is not one of %s" % (text, ", ".join(str(choice) for choice in choices))) from None
+
+
+def parse_mode(value: Any, path: str) -> int:
+    """An octal permission string ("644", "0755") -> int. YAML ints like 644 are read as octal digits.
+
+    An unquoted ``0644`` in a playbook reaches us as the number 420 (YAML 1.1 octal); read as digits it
+    would be the nonsense mode 0420, so an integer whose owner has fewer rights than group or others
+    is refused with the advice to quote it.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+        if re.match(r"^[0-7]{1,4}$", text):
+            mode = int(text, 8)
+            owner, group, other = (mode >> 6) & 7, (mode >> 3) & 7, mode & 7
+            if owner | group != owner or owner | other != owner:
+                raise ConfigError(path, "%d looks like YAML's reading of an unquoted octal number" % value,
+                                  "Quote the mode: permissions: '0644'.")
+        value = text
+    if not isinstance(value, str):
+        raise ConfigError(path, "must be an octal mode string like '644', got %s" % _type_name(value))
+    text = value.strip()
+    if text.startswith("0o"):
+        text = text[2:]
+    if not re.match(r"^[0-7]{1,4}$", text):
+        raise ConfigError(path, "%r is not an octal mode" % value, "Use a string like '644' or '0755'.")
+    return int(text, 8)
+
+
+class _Paths(object):
+    """Resolves host paths in the config against the base directory."""
+
+    def __init__(self, base_dir: Optional[str]) -> None:
+        self.base_dir: Optional[str] = base_dir
+
+    def host(self, raw: Any, path: str, kind: Literal["file", "dir"] = "file") -> str:
+        value = _str(raw, path)
+        if not os.path.isabs(value):
+            if not self.base_dir:
+                raise ConfigError(path, "relative path %r needs a base directory" % value,
+                                  "Set config_dir, or use config_file (its directory is the base).")
+            value = os.path.join(self.base_dir, value)
+        value = os.path.normpath(value)
+        if kind == "file" and not os.path.isfile(value):
+            raise ConfigError(path, "file not found: %s" % value)
+        if kind == "dir" and not os.path.isdir(value):
+            raise ConfigError(path, "directory not found: %s" % value)
+        return value
+
+
+# ---------------------------------------------------------------- sections
+
+def _file_specs(value: Any, path: str, paths: _Paths) -> Tuple[FileSpec, ...]:
+    """``additionalFiles`` in the list form or in the older map form."""
+    specs: List[FileSpec] = []
+    if isinstance(value, dict):
+        for source, target in value.items():
+            entry_path = '%s["%s"]' % (path, source)
+            source_path = paths.host(source, entry_path)
+            targets = target if isinstance(target, list) else [target]
+            if not targets:
+                raise ConfigError(entry_path, "lists no destination")
+            for index, item in enumerate(targets):
+                item_path = entry_path if not isinstance(target, list) else "%s[%d]" % (entry_path, index)
+                if isinstance(item, str):
+                    specs.append(FileSpec(destination=image_path(item, item_path), source=source_path))
+                elif isinstance(item, dict):
+                    entry = _mapping(item, item_path, {"path", "permissions"})
+                    if "path" not in entry:
+                        raise ConfigError(item_path + ".path", "is required")
+                    specs.append(FileSpec(
+                        destination=image_path(entry["path"], item_path + ".path"), source=source_path,
+                        permissions=parse_mode(entry["permissions"], item_path + ".permissions")
+                        if "permissions" in entry else None))
+                else:
+                    raise ConfigError(item_path, "must be a destination path or {path, permissions}, got %s"
+                                      % _type_name(item))
+        return tuple(specs)
+    for index, raw in enumerate(_list(value, path)):
+        item_path = "%s[%d]" % (path, index)
+        item = _mapping(raw, item_path, {"source", "content", "destination", "permissions"})
+        if ("source" in item) == ("content" in item):
+            raise ConfigError(item_path, "needs exactly one of source and content")
+        if "destination" not in item:
+            raise ConfigError(item_path + ".destination", "is required")
+        specs.append(FileSpec(
+            destination=image_path(item["destination"], item_path + ".destination"),
+            source=paths.host(item["source"], item_path + ".source") if "source" in item else None,
+            content=_str(item["content"], item_path + ".content", allow_empty=True) if "content" in item else None,
+            permissions=parse_mode(item["permissions"], item_path + ".permissions")
+            if "permissions" in item else None,
+        ))
+    return tuple(specs)
+
+
+def _dir_specs(value: Any, path: str, paths: _Paths) -> Tuple[DirSpec, ...]:
+    specs: List[DirSpec] = []
+    for index, raw in enumerate(_list(value, path)):
+        item_path = "%s[%d]" % (path, index)
+        item = _mapping(raw, item_path, {"source", "destination", "newDirPermissions", "mergedDirPermissions",
+                                         "childFilePermissions"})
+        for required in ("source", "destination"):
+            if required not in item:
+                raise ConfigError("%s.%s" % (item_path, required), "is required")
+
+        def mode(key: str) -> Optional[int]:
+            return parse_mode(item[key], "%s.%s" % (item_path, key)) if key in item else None
+
+        specs.append(DirSpec(
+            source=paths.host(item["source"], item_path + ".source", kind="dir"),
+            destination=image_path(item["destination"], item_path + ".destination"),
+            new_dir_permissions=mode("newDirPermissions"),
+            merged_dir_permissions=mode("mergedDirPermissions"),
+            child_file_permissions=mode("childFilePermissions"),
+        ))
+    return tuple(specs)
+
+
+def _package_list_files(value: Any, path: str, paths: _Paths) -> Tuple[str, ...]:
+    names: List[str] = []
+    for index, item in enumerate(_list(value, path)):
+        item_path = "%s[%d]" % (path, index)
+        list_file = paths.host(item, item_path)
+        try:
+            with open(list_file) as handle:
+                data = load_yaml(handle)
+        except (OSError, YAMLError) as err:
+            raise ConfigError(item_path, "cannot read package list %s: %s" % (list_file, err))
+        listed = _mapping(data, "%s(%s)" % (item_path, list_file), {"packages"})
+        names += _str_list(listed.get("packages"), "%s(%s).packages" % (item_path, list_file), PACKAGE_RE,
+                           "package name")
+    return tuple(names)
+
+
+def _packages(value: Any, path: str, paths: _Paths) -> Packages:
+    section = _mapping(value, path, {"install", "remove", "update", "updateExistingPackages", "installLists",
+                                     "removeLists", "updateLists"})
+
+    def names(key: str) -> Tuple[str, ...]:
+        return (_str_list(section.get(key), "%s.%s" % (path, key), PACKAGE_RE, "package name")
+                + _package_list_files(section.get(key + "Lists"), "%s.%sLists" % (path, key), paths))
+
+    return Packages(
+        remove=names("remove"),
+        update_existing=_bool(section["updateExistingPackages"], path + ".updateExistingPackages")
+        if "updateExistingPackages" in section else False,
+        install=names("install"),
+        update=names("update"),
+    )
+
+
+def _users(value: Any, path: str, paths: _Paths) -> Tuple[User, ...]:
+    users: List[User] = []
+    seen: Set[str] = set()
+    for index, raw in enumerate(_list(value, path)):
+        item_path = "%s[%d]" % (path, index)
+        item = _mapping(raw, item_path, {"name", "uid", "password", "passwordExpiresDays", "sshPublicKeys",
+                                         "sshPublicKeyPaths", "primaryGroup", "secondaryGroups",
+                                         "homeDirectory", "startupCommand"})
+        if "name" not in item:
+            raise ConfigError(item_path + ".name", "is required")
+        name = _str(item["name"], item_path + ".name")
+        if not NAME_RE.match(name):
+            raise ConfigError(item_path + ".name", "%r is not a valid user name" % name)
+        if name in seen:
+            raise ConfigError(item_path + ".name", "user %r is listed twice" % name)
+        seen.add(name)
+        password: Optional[Password] = None
+        if "password" in item:
+            pw_path = item_path + ".password"
+            pw = _mapping(item["password"], pw_path, {"type", "value"})
+            if "type" not in pw:
+                raise ConfigError(pw_path + ".type", "is required")
+            pw_type = _choice(pw["type"], pw_path + ".type", PasswordType)
+            pw_value: Optional[str] = None
+            if isinstance(pw.get("value"), str):
+                register_secret(pw["value"])
+            if pw_type.needs_value:
+                if "value" not in pw:
+                    raise ConfigError(pw_path + ".value", "is required for type %s" % pw_type)
+                pw_value = _str(pw["value"], pw_path + ".value")
+                register_secret(pw_value)
+            password = Password(pw_type, pw_value)
+        keys = list(_str_list(item.get("sshPublicKeys"), item_path + ".sshPublicKeys"))
+        for key_index, key_file in enumerate(_list(item.get("sshPublicKeyPaths"), item_path + ".sshPublicKeyPaths")):
+            key_path = paths.host(key_file, "%s.sshPublicKeyPaths[%d]" % (item_path, key_index))
+            try:
+                with open(key_path) as handle:
+                    keys += [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+            except (OSError, UnicodeDecodeError) as err:
+                raise ConfigError("%s.sshPublicKeyPaths[%d]" % (item_path, key_index),
+                                  "cannot read %s: %s" % (key_path, getattr(err, "strerror", None) or err))
+        users.append(User(
+            name=name,
+            uid=_int(item["uid"], item_path + ".uid", 0, 4294967294) if "uid" in item else None,
+            password=password,
+            password_expires_days=_int(item["passwordExpiresDays"], item_path + ".passwordExpiresDays", -1, 99999)
+            if "passwordExpiresDays" in item else None,
+            ssh_public_keys=tuple(keys),
+            primary_group=_str(item["primaryGroup"], item_path + ".primaryGroup") if "primaryGroup" in item else None,
+            secondary_groups=_str_list(item.get("secondaryGroups"), item_path + ".secondaryGroups", NAME_RE,
+                                       "group name"),
+            home_directory=image_path(item["homeDirectory"], item_path + ".homeDirectory")
+            if "homeDirectory" in item else None,
+            startup_command=_str(item["startupCommand"], item_path + ".startupCommand")
+            if "startupCommand" in item else None,
+        ))
+    return tuple(users)
+
+
+def _groups(value: Any, path: str) -> Tuple[Group, ...]:
+    groups: List[Group] = []
+    for index, raw in enumerate(_list(value, path)):
+        item_path = "%s[%d]" % (path, index)
+        item = _mapping(raw, item_path, {"name", "gid"})
+        if "name" not in item:
+            raise ConfigError(item_path + ".name", "is required")
+        name = _str(item["name"], item_path + ".name")
+        if not NAME_RE.match(name):
+            raise ConfigError(item_path + ".name", "%r is not a valid group name" % name)
+        groups.append(Group(name, _int(item["gid"], item_path + ".gid", 0, 4294967294) if "gid" in item else None))
+    return tuple(groups)
+
+
+def _modules(value: Any, path: str) -> Tuple[KernelModule, ...]:
+    modules: List[KernelModule] = []
+    for index, raw in enumerate(_list(value, path)):
+        item_path = "%s[%d]" % (path, index)
+        item = _mapping(raw, item_path, {"name", "loadMode", "options"})
+        if "name" not in item:
+            raise ConfigError(item_path + ".name", "is required")
+        name = _str(item["name"], item_path + ".name")
+        if not MODULE_NAME_RE.match(name):
+            raise ConfigError(item_path + ".name", "%r is not a valid kernel module name" % name)
+        options = _free_mapping(item.get("options"), item_path + ".options")
+        opts: List[Tuple[str, str]] = []
+        for key, val in options.items():
+            if not MODULE_NAME_RE.match(key):
+                raise ConfigError("%s.options.%s" % (item_path, key), "is not a valid module parameter name")
+            if isinstance(val, bool):
+                val = "1" if val else "0"
+            if not isinstance(val, (str, int)):
+                raise ConfigError("%s.options.%s" % (item_path, key), "must be a string or number")
+            opts.append((key, str(val)))
+        load_mode = _choice(item["loadMode"], item_path + ".loadMode", LoadMode) if "loadMode" in item else None
+        if load_mode is not None and not load_mode.takes_options and opts:
+            raise ConfigError(item_path + ".options", "cannot be set on a module whose loadMode is %s" % load_mode)
+        modules.append(KernelModule(name, load_mode, tuple(opts)))
+    return tuple(modules)
+
+
+def _kernel_args(value: Any, path: str) -> Tuple[str, ...]:
+    section = _mapping(value, path, {"extraCommandLine"})
+    extra = section.get("extraCommandLine")
+    if extra is None:
+        return ()
+    if isinstance(extra, str):
+        return tuple(_split_args(extra, path + ".extraCommandLine"))
+    args = _str_list(extra, path + ".extraCommandLine")
+    for index, arg in enumerate(args):
+        if "\n" in arg:
+            raise ConfigError("%s.extraCommandLine[%d]" % (path, index), "must not contain a newline")
+    return args
+
+
+def _scripts(value: Any, path: str, paths: _Paths) -> Tuple[Script, ...]:
+    scripts: List[Script] = []
+    for index, raw in enumerate(_list(value, path)):
+        item_path = "%s[%d]" % (path, index)
+        item = _mapping(raw, item_path, {"path", "content", "interpreter", "arguments", "environmentVariables",
+                                         "name"})
+        if ("path" in item) == ("content" in item):
+            raise ConfigError(item_path, "needs exactly one of path and content")
+        script_path = paths.host(item["path"], item_path + ".path") if "path" in item else None
+        env = _free_mapping(item.get("environmentVariables"), item_path + ".environmentVariables")
+        environment: List[Tuple[str, str]] = []
+        for key, val in env.items():
+            if not ENV_RE.match(key):
+                raise ConfigError("%s.environmentVariables.%s" % (item_path, key), "is not a valid variable name")
+            if isinstance(val, bool) or not isinstance(val, (str, int, float)):
+                raise ConfigError("%s.environmentVariables.%s" % (item_path, key), "must be a string")
+            environment.append((key, str(val)))
+        interpreter = _str(item["interpreter"], item_path + ".interpreter") if "interpreter" in item else "/bin/sh"
+        name = _str(item["name"], item_path + ".name") if "name" in item else (
+            os.path.basename(script_path) if script_path else "%s-%d" % (path.rsplit(".", 1)[-1], index))
+        arguments = item.get("arguments")
+        if isinstance(arguments, str):  # older configs give one string
+            arguments = _split_args(arguments, item_path + ".arguments")
+        scripts.append(Script(
+            name=name,
+            interpreter=interpreter,
+            path=script_path,
+            content=_str(item["content"], item_path + ".content") if "content" in item else None,
+            arguments=_str_list(arguments, item_path + ".arguments"),
+            environment=tuple(environment),
+        ))
+    return tuple(scripts)
+
+
+def _os(value: Any, paths: _Paths) -> OSConfig:
+    path = ROOT + ".os"
+    section = _mapping(value, path, {"hostname", "packages", "additionalFiles", "additionalDirs", "users", "groups",
+                                     "services", "modules", "kernelCommandLine"})
+    hostname = None
+    if "hostname" in section:
+        hostname = _str(section["hostname"], path + ".hostname")
+        if not HOSTNAME_RE.match(hostname):
+            raise ConfigError(path + ".hostname", "%r is not a valid DNS host name" % hostname)
+    services = _mapping(section.get("services"), path + ".services", {state.value for state in ServiceState})
+    units = {state: _str_list(services.get(state.value), "%s.services.%s" % (path, state), UNIT_RE, "unit name")
+             for state in ServiceState}
+    enable, disable = units[ServiceState.ENABLE], units[ServiceState.DISABLE]
+    both = sorted(set(enable) & set(disable))
+    if both:
+        raise ConfigError(path + ".services", "%s both enabled and disabled" % ", ".join(both))
+    return OSConfig(
+        hostname=hostname,
+        packages=_packages(section.get("packages"), path + ".packages", paths),
+        additional_files=_file_specs(section.get("additionalFiles"), path + ".additionalFiles", paths),
+        additional_dirs=_dir_specs(section.get("additionalDirs"), path + ".additionalDirs", paths),
+        users=_users(section.get("users"), path + ".users", paths),
+        groups=_groups(section.get("groups"), path + ".groups"),
+        services_enable=enable,
+        services_disable=disable,
+        modules=_modules(section.get("modules"), path + ".modules"),
+        kernel_extra_args=_kernel_args(section.get("kernelCommandLine"), path + ".kernelCommandLine"),
+    )
+
+
+def _iso(value: Any, paths: _Paths) -> IsoConfig:
+    path = ROOT + ".iso"
+    present = value is not None
+    section = _mapping(value, path, {"additionalFiles", "kernelCommandLine", "initramfsType"})
+    return IsoConfig(
+        additional_files=_file_specs(section.get("additionalFiles"), path + ".additionalFiles", paths),
+        kernel_extra_args=_kernel_args(section.get("kernelCommandLine"), path + ".kernelCommandLine"),
+        initramfs_type=_choice(section["initramfsType"], path + ".initramfsType", InitramfsType)
+        if "initramfsType" in section else InitramfsType.BOOTSTRAP,
+        present=present,
+    )
+
+
+def parse_config(data: Any, base_dir: Optional[str] = None) -> Config:
+    """Validate the raw mapping ``data`` (parsed YAML or JSON: anything, refused unless a mapping) and return a
+    :class:`Config`."""
+    top = _mapping(data, ROOT, {"os", "scripts", "iso"})
+    paths = _Paths(base_dir)
+    scripts = _mapping(top.get("scripts"), ROOT + ".scripts", {"postCustomization", "finalizeCustomization"})
+    return Config(
+        os=_os(top.get("os"), paths),
+        scripts=ScriptsConfig(
+            post_customization=_scripts(scripts.get("postCustomization"), ROOT + ".scripts.postCustomization", paths),
+            finalize_customization=_scripts(scripts.get("finalizeCustomization"),
+                                            ROOT + ".scripts.finalizeCustomization", paths),
+        ),
+        iso=_iso(top.get("iso"), paths),
+        base_dir=base_dir,
+    )
+
+
+def load_config(config: Any = None, config_file: Optional[str] = None, config_dir: Optional[str] = None) -> Config:
+    """The module-facing entry: ``config`` (a dict) or ``config_file`` (YAML), and the base directory."""
+    if config is not None and config_file is not None:
+        raise ConfigError(ROOT, "config and config_file are mutually exclusive")
+    if config_file is not None:
+        try:
+            with open(config_file) as handle:
+                config = load_yaml(handle)
+        except OSError as err:
+            raise ConfigError("config_file", "cannot read %s: %s" % (config_file, err.strerror))
+        except YAMLError as err:
+            raise ConfigError("config_file", "%s is not valid YAML: %s" % (config_file, err))
+        if config_dir is None:
+            config_dir = os.path.dirname(os.path.abspath(config_file))
+    if config_dir is not None:
+        config_dir = os.path.abspath(config_dir)
+        if not os.path.isdir(config_dir):
+            raise ConfigError("config_dir", "directory not found: %s" % config_dir)
+    return parse_config(config or {}, config_dir)

@@ -1,0 +1,433 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The customization steps, each ``verb_noun(ctx)``, in the reference order (private to this collection).
+
+:data:`OS_STEPS` is the ordered list the pipeline runs while the image has
+the host's DNS and services are held; :data:`FINALIZE_STEPS` runs after the
+image's own resolv.conf is back. A step whose config section is empty is
+skipped. Steps read only the typed config (:mod:`config`) and write only
+through confined paths (:meth:`Chroot.path`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from typing import TYPE_CHECKING, Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union, overload
+
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
+    CommandError,
+    ConfigError,
+    ScriptError,
+    StepError,
+    os_errors_as,
+    user_os_error,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import atomic_write
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.protocols import StepTimer
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Result, tail
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot, host_dns, services_held
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import update_boot_configs
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.package_managers import detect
+
+if TYPE_CHECKING:  # the config model is read, never built, here
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config, Script
+
+MODULES_LOAD_FILE: str = "/etc/modules-load.d/modules-load.conf"
+MODULES_DISABLED_FILE: str = "/etc/modprobe.d/modules-disabled.conf"
+MODULE_OPTIONS_FILE: str = "/etc/modprobe.d/module-options.conf"
+# Where user scripts are copied inside the image while they run (removed after; left out of a live root).
+SCRIPT_DIR: str = "/var/tmp/liveiso-customizer-scripts"
+
+
+class StepContext(object):
+    """What a step works with: the chroot of the mounted image and the typed config."""
+
+    def __init__(self, chroot: Chroot, config: Config) -> None:
+        self.chroot = chroot
+        self.config = config
+        self.notes: List[str] = []  # facts worth returning to the user
+
+
+class Step(NamedTuple):
+    """A named customization step and the test that says whether a config wants it."""
+
+    name: str
+    func: Callable[[StepContext], None]
+    wanted: Callable[[Config], bool]
+
+    def __repr__(self) -> str:
+        return "Step(%s)" % self.name
+
+
+class PasswdEntry(NamedTuple):
+    uid: int
+    gid: int
+    home: str
+
+
+# ---------------------------------------------------------------- file helpers
+
+def write_image_file(chroot: Chroot, image_path: str, data: Union[bytes, str], mode: int = 0o644, uid: int = 0,
+                     gid: int = 0) -> str:
+    """Atomically write ``data`` (bytes or str) to ``image_path`` inside the image; return its host path."""
+    target = chroot.path(image_path)
+    if os.path.isdir(target) and not os.path.islink(target):
+        raise StepError("cannot write %s: a directory is in the way." % image_path)
+    with os_errors_as("write %s in the image" % image_path, target):
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        # no fsync: the work copy is synced as a whole when it is unmounted, and thrown away on failure
+        atomic_write(target, data, mode, owner=(uid, gid), fsync=False)
+    return target
+
+
+@overload
+def read_image_file(chroot: Chroot, image_path: str, default: str = "") -> str: ...
+
+
+@overload
+def read_image_file(chroot: Chroot, image_path: str, default: None) -> Optional[str]: ...
+
+
+def read_image_file(chroot: Chroot, image_path: str, default: Optional[str] = "") -> Optional[str]:
+    """The text of ``image_path`` in the image, or ``default`` when it does not exist."""
+    try:
+        with open(chroot.path(image_path)) as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return default
+    except OSError as exc:
+        raise user_os_error(exc, "read %s in the image" % image_path) from exc
+
+
+def passwd_entry(chroot: Chroot, name: str) -> Optional[PasswdEntry]:
+    """(uid, gid, home) of ``name`` from the image's /etc/passwd, or None."""
+    for line in read_image_file(chroot, "/etc/passwd").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 7 and fields[0] == name:
+            return PasswdEntry(int(fields[2]), int(fields[3]), fields[5])
+    return None
+
+
+def group_exists(chroot: Chroot, name: str) -> bool:
+    return any(line.split(":")[0] == name for line in read_image_file(chroot, "/etc/group").splitlines())
+
+
+def _chroot_step(chroot: Chroot, argv: Sequence[str], what: str, key: Optional[str] = None,
+                 input: Optional[str] = None) -> Result:
+    try:
+        return chroot.run(argv, what=what, input=input)
+    except CommandError as err:
+        prefix = key + ": " if key else ""
+        raise StepError("%s%s failed (exit %s): %s" % (prefix, what, err.returncode, err.output_tail)) from err
+
+
+def _read_host_file(path: str, key: str) -> bytes:
+    """The bytes of host file ``path`` that config key ``key`` names."""
+    with os_errors_as("read %s" % key, path), open(path, "rb") as handle:
+        return handle.read()
+
+
+def _raise(exc: OSError) -> None:
+    raise exc
+
+
+def _walk(top: str, key: str) -> Iterator[Tuple[str, List[str], List[str]]]:
+    """``os.walk(top)`` for config key ``key``, raising on a directory it cannot read (os.walk skips it)."""
+    with os_errors_as("read %s" % key):
+        yield from os.walk(top, onerror=_raise)
+
+
+# ---------------------------------------------------------------- steps
+
+def install_packages(ctx: StepContext) -> None:
+    """remove -> update existing -> install -> update, with the image's own package manager."""
+    packages = ctx.config.os.packages
+    manager = detect(ctx.chroot)
+    ctx.notes.append("package manager: %s" % manager.name)
+
+    def pm(argv: List[str], key: str, what: str) -> None:
+        try:
+            ctx.chroot.run(argv, env=manager.env, what=what, timeout=3600)
+        except CommandError as err:
+            raise StepError("config.os.packages.%s: %s failed (exit %s): %s"
+                            % (key, what, err.returncode, err.output_tail),
+                            "Check the package names and that the image's repositories are reachable.") from err
+
+    refresh = manager.refresh()
+    if refresh:
+        pm(refresh, "install", "%s (refreshing package lists)" % " ".join(refresh[:2]))
+    if packages.remove:
+        pm(manager.remove(packages.remove), "remove", "removing %s" % ", ".join(packages.remove))
+    if packages.update_existing:
+        pm(manager.upgrade_all(), "updateExistingPackages", "updating all packages")
+    if packages.install:
+        pm(manager.install(packages.install), "install", "installing %s" % ", ".join(packages.install))
+    if packages.update:
+        pm(manager.update(packages.update), "update", "updating %s" % ", ".join(packages.update))
+    clean = manager.clean()
+    if clean:
+        ctx.chroot.run(clean, env=manager.env, check=False)
+
+
+def set_hostname(ctx: StepContext) -> None:
+    hostname = ctx.config.os.hostname
+    assert hostname is not None  # the step is wanted only with a hostname
+    write_image_file(ctx.chroot, "/etc/hostname", hostname + "\n")
+    hosts = read_image_file(ctx.chroot, "/etc/hosts", None)
+    if hosts is not None:
+        lines = hosts.splitlines()
+        short = hostname.split(".")[0]
+        entry = "127.0.1.1\t%s" % (hostname if short == hostname else "%s %s" % (hostname, short))
+        replaced = False
+        for index, line in enumerate(lines):
+            if line.split() and line.split()[0] == "127.0.1.1":
+                lines[index] = entry
+                replaced = True
+        if not replaced:
+            lines.append(entry)
+        write_image_file(ctx.chroot, "/etc/hosts", "\n".join(lines) + "\n")
+
+
+def create_groups(ctx: StepContext) -> None:
+    for index, group in enumerate(ctx.config.os.groups):
+        key = "config.os.groups[%d]" % index
+        if group_exists(ctx.chroot, group.name):
+            if group.gid is not None:
+                _chroot_step(ctx.chroot, ["groupmod", "--gid", str(group.gid), group.name],
+                             "setting gid of group %s" % group.name, key)
+            continue
+        argv = ["groupadd"] + (["--gid", str(group.gid)] if group.gid is not None else []) + [group.name]
+        _chroot_step(ctx.chroot, argv, "creating group %s" % group.name, key)
+
+
+def configure_users(ctx: StepContext) -> None:
+    for index, user in enumerate(ctx.config.os.users):
+        key = "config.os.users[%d]" % index
+        for group in ([user.primary_group] if user.primary_group else []) + list(user.secondary_groups):
+            if not group_exists(ctx.chroot, group):
+                raise ConfigError(key, "group %r does not exist in the image" % group,
+                                  "Add it under os.groups.")
+        options: List[str] = []
+        if user.uid is not None:
+            options += ["--uid", str(user.uid)]
+        if user.primary_group:
+            options += ["--gid", user.primary_group]
+        if user.secondary_groups:
+            options += ["--groups", ",".join(user.secondary_groups)]
+        if user.home_directory:
+            options += ["--home", user.home_directory]
+        if user.startup_command:
+            options += ["--shell", user.startup_command]
+        if passwd_entry(ctx.chroot, user.name) is None:
+            argv = ["useradd", "--create-home"] + options
+            if not user.startup_command:
+                argv += ["--shell", "/bin/bash" if ctx.chroot.exists("/bin/bash") else "/bin/sh"]
+            _chroot_step(ctx.chroot, argv + ["--", user.name], "creating user %s" % user.name, key)
+        elif options:
+            if user.home_directory:
+                options.append("--move-home")
+            if user.secondary_groups:
+                options.append("--append")
+            _chroot_step(ctx.chroot, ["usermod"] + options + ["--", user.name], "changing user %s" % user.name,
+                         key)
+        password = user.password
+        if password is not None:
+            if password.type == "locked":
+                _chroot_step(ctx.chroot, ["usermod", "--lock", "--", user.name], "locking user %s" % user.name,
+                             key)
+            else:
+                argv = ["chpasswd"] + (["--encrypted"] if password.type.startswith("hashed") else [])
+                # The secret travels on stdin only: never in argv, logs or errors.
+                _chroot_step(ctx.chroot, argv, "setting the password of %s" % user.name, key,
+                             input="%s:%s\n" % (user.name, password.value))
+                if password.forced_expiration:
+                    _chroot_step(ctx.chroot, ["chage", "--lastday", "0", "--", user.name],
+                                 "expiring the password of %s" % user.name, key)
+        if user.password_expires_days is not None:
+            _chroot_step(ctx.chroot, ["chage", "--maxdays", str(user.password_expires_days), "--", user.name],
+                         "setting password expiry of %s" % user.name, key)
+        if user.ssh_public_keys:
+            entry = passwd_entry(ctx.chroot, user.name)
+            if entry is None:
+                raise StepError("%s: user %s is not in the image's /etc/passwd after useradd." % (key, user.name),
+                                "Check the image's user database (/etc/passwd, nsswitch.conf).")
+            uid, gid, home = entry
+            ssh_dir = ctx.chroot.path(home.rstrip("/") + "/.ssh")
+            with os_errors_as("create %s/.ssh in the image" % home.rstrip("/"), ssh_dir):
+                os.makedirs(ssh_dir, exist_ok=True)
+                os.chown(ssh_dir, uid, gid)
+                os.chmod(ssh_dir, 0o700)
+            write_image_file(ctx.chroot, home.rstrip("/") + "/.ssh/authorized_keys",
+                             "\n".join(user.ssh_public_keys) + "\n", 0o600, uid, gid)
+
+
+def _mkdirs(chroot: Chroot, image_dir: str, mode: int) -> List[str]:
+    """Create ``image_dir`` and missing parents inside the image with ``mode``; return created paths."""
+    created: List[str] = []
+    parts = [p for p in image_dir.split("/") if p]
+    for depth in range(1, len(parts) + 1):
+        sub = "/" + "/".join(parts[:depth])
+        host = chroot.path(sub)
+        if not os.path.isdir(host):
+            if os.path.lexists(host):
+                raise StepError("cannot create directory %s in the image: a file is in the way." % sub)
+            try:
+                os.mkdir(host)
+            except OSError as err:
+                raise StepError("cannot create directory %s in the image: %s." % (sub, err.strerror)) from err
+            os.chmod(host, mode)
+            created.append(sub)
+    return created
+
+
+def copy_additional_dirs(ctx: StepContext) -> None:
+    for index, spec in enumerate(ctx.config.os.additional_dirs):
+        key = "config.os.additionalDirs[%d].source" % index
+        new_mode = spec.new_dir_permissions if spec.new_dir_permissions is not None else 0o755
+        for base, dirs, files in _walk(spec.source, key):
+            rel = os.path.relpath(base, spec.source)
+            image_dir = spec.destination if rel == "." else spec.destination.rstrip("/") + "/" + rel
+            existed = os.path.isdir(ctx.chroot.path(image_dir))
+            _mkdirs(ctx.chroot, image_dir, new_mode)
+            if existed and spec.merged_dir_permissions is not None:
+                os.chmod(ctx.chroot.path(image_dir), spec.merged_dir_permissions)
+            for name in sorted(files) + sorted(d for d in dirs if os.path.islink(os.path.join(base, d))):
+                source = os.path.join(base, name)
+                image_file = image_dir.rstrip("/") + "/" + name
+                if os.path.islink(source):
+                    target = ctx.chroot.path(image_file, follow_final=False)
+                    with os_errors_as("copy the symlink %s into the image at %s" % (source, image_file), target):
+                        if os.path.lexists(target):
+                            os.unlink(target)
+                        os.symlink(os.readlink(source), target)
+                    continue
+                body = _read_host_file(source, key)
+                mode = spec.child_file_permissions
+                if mode is None:
+                    mode = stat.S_IMODE(os.stat(source).st_mode)
+                write_image_file(ctx.chroot, image_file, body, mode)
+
+
+def copy_additional_files(ctx: StepContext) -> None:
+    for index, spec in enumerate(ctx.config.os.additional_files):
+        data: Union[bytes, str]
+        if spec.source:
+            data = _read_host_file(spec.source, "config.os.additionalFiles[%d].source" % index)
+            mode = spec.permissions if spec.permissions is not None else stat.S_IMODE(os.stat(spec.source).st_mode)
+        else:
+            data = spec.content or ""
+            mode = spec.permissions if spec.permissions is not None else 0o644
+        _mkdirs(ctx.chroot, os.path.dirname(spec.destination), 0o755)
+        write_image_file(ctx.chroot, spec.destination, data, mode)
+
+
+def configure_services(ctx: StepContext) -> None:
+    for verb, units in (("enable", ctx.config.os.services_enable), ("disable", ctx.config.os.services_disable)):
+        for unit in units:
+            try:
+                ctx.chroot.run(["systemctl", verb, unit], what="systemctl %s %s" % (verb, unit))
+            except CommandError as err:
+                raise StepError("config.os.services.%s: cannot %s %s: %s" % (verb, verb, unit, err.output_tail),
+                                "Check the unit name; install its package under os.packages.") from err
+
+
+def configure_modules(ctx: StepContext) -> None:
+    load: List[str] = []
+    disabled: List[str] = []
+    options: List[str] = []
+    for module in ctx.config.os.modules:
+        if module.load_mode == "always":
+            load.append(module.name)
+        elif module.load_mode == "disable":
+            disabled.append(module.name)
+        if module.options:
+            options.append("options %s %s" % (module.name, " ".join("%s=%s" % kv for kv in module.options)))
+    header = "# Written by liveiso.customizer from os.modules\n"
+    for image_path, lines in ((MODULES_LOAD_FILE, load), (MODULES_DISABLED_FILE, ["blacklist " + n for n in disabled]),
+                              (MODULE_OPTIONS_FILE, options)):
+        if lines:
+            existing = read_image_file(ctx.chroot, image_path) or header
+            add = [line for line in lines if line not in existing.splitlines()]
+            write_image_file(ctx.chroot, image_path, existing.rstrip("\n") + "\n" + "\n".join(add) + "\n"
+                             if add else existing)
+
+
+def set_kernel_command_line(ctx: StepContext) -> None:
+    changed = update_boot_configs(ctx.chroot, ctx.config.os.kernel_extra_args)
+    ctx.notes.append("kernel command line updated in: %s" % (", ".join(changed) or "nothing (no boot config found)"))
+
+
+def run_scripts(ctx: StepContext, scripts: Sequence[Script], key: str) -> None:
+    """Run each script inside the image with cwd /, its interpreter, arguments and environment."""
+    for index, script in enumerate(scripts):
+        directory = ctx.chroot.path(SCRIPT_DIR)
+        with os_errors_as("create %s in the image for the scripts" % SCRIPT_DIR, directory):
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+        try:
+            image_file = "%s/%02d-%s" % (SCRIPT_DIR, index, os.path.basename(script.name).replace(" ", "_"))
+            if script.path:
+                body = _read_host_file(script.path, "%s[%d].path" % (key, index))
+            else:
+                body = (script.content or "").encode()
+            write_image_file(ctx.chroot, image_file, body, 0o700)
+            argv = script.interpreter.split() + [image_file] + list(script.arguments)
+            result = ctx.chroot.run(argv, env=dict(script.environment), check=False, merge_output=True)
+            if result.returncode != 0:
+                raise ScriptError("%s[%d] (%s) failed with exit code %d; last lines of its output: %s"
+                                  % (key, index, script.name, result.returncode, tail(result.stdout, 20) or "(none)"),
+                                  "Fix the script; the image was not changed.")
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def run_post_customization_scripts(ctx: StepContext) -> None:
+    run_scripts(ctx, ctx.config.scripts.post_customization, "config.scripts.postCustomization")
+
+
+def run_finalize_customization_scripts(ctx: StepContext) -> None:
+    run_scripts(ctx, ctx.config.scripts.finalize_customization, "config.scripts.finalizeCustomization")
+
+
+# The reference order: packages -> hostname -> users -> additionalDirs -> additionalFiles
+# -> services -> modules -> boot config -> postCustomization; then (own resolv.conf back) finalize.
+OS_STEPS: Tuple[Step, ...] = (
+    Step("install-packages", install_packages, lambda c: c.os.packages.any),
+    Step("set-hostname", set_hostname, lambda c: c.os.hostname is not None),
+    Step("create-groups", create_groups, lambda c: bool(c.os.groups)),
+    Step("configure-users", configure_users, lambda c: bool(c.os.users)),
+    Step("copy-additional-dirs", copy_additional_dirs, lambda c: bool(c.os.additional_dirs)),
+    Step("copy-additional-files", copy_additional_files, lambda c: bool(c.os.additional_files)),
+    Step("configure-services", configure_services, lambda c: bool(c.os.services_enable or c.os.services_disable)),
+    Step("configure-modules", configure_modules, lambda c: bool(c.os.modules)),
+    Step("set-kernel-command-line", set_kernel_command_line, lambda c: bool(c.os.kernel_extra_args)),
+    Step("run-post-customization-scripts", run_post_customization_scripts,
+         lambda c: bool(c.scripts.post_customization)),
+)
+FINALIZE_STEPS: Tuple[Step, ...] = (
+    Step("run-finalize-customization-scripts", run_finalize_customization_scripts,
+         lambda c: bool(c.scripts.finalize_customization)),
+)
+
+
+def planned_steps(config: Config) -> List[str]:
+    """Names of the steps that will run for ``config``, in order."""
+    return [step.name for step in OS_STEPS + FINALIZE_STEPS if step.wanted(config)]
+
+
+def run_steps(build: StepTimer, chroot: Chroot, config: Config) -> List[str]:
+    """Every wanted customization step, in order, timed: the OS steps with the host's DNS and services held,
+    then the finalize steps with the image's own resolv.conf back. Returns the steps' notes."""
+    ctx = StepContext(chroot, config)
+    with services_held(chroot), host_dns(chroot):
+        for step in OS_STEPS:
+            if step.wanted(config):
+                with build.step(step.name):
+                    step.func(ctx)
+    for step in FINALIZE_STEPS:
+        if step.wanted(config):
+            with build.step(step.name):
+                step.func(ctx)
+    return ctx.notes

@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a Live ISO carries besides its boot images (private to this collection): the media paths of the
+squashfs, the saved config and the reference tool's layout, the Live ISO model read from an ISO file, and
+the host files for grub.cfg, the saved config, the .disk markers and ``iso.additionalFiles``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import List, Optional
+
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import set_mtime
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso.xorriso import list_files, read_text
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
+
+SAVED_CONFIG = "/liveiso/config.json"
+
+
+ROOTFS = "/liveos/rootfs.img"
+
+
+MIC_GRUB_CFG = "/boot/grub2/grub.cfg"
+
+
+LABEL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")  # use .match: anchored at both ends
+
+
+class IsoFlavour(StrEnum):
+    """Whose Live ISO it is: what can be kept of it when it is re-customized."""
+
+    LIVEISO = "liveiso"  #: ours: its saved config is read, the fast path can grow it
+    REFERENCE = "mic"  #: the Image Customizer's layout: rebuilt, its grub.cfg's kernel arguments kept
+
+    @property
+    def has_saved_config(self) -> bool:
+        return self is IsoFlavour.LIVEISO
+
+
+class LiveIso(object):
+    """What an existing Live ISO is: ours (with its saved config) or the reference tool's layout."""
+
+    def __init__(self, path: str, flavour: IsoFlavour, saved: Optional[SavedConfig], files: List[str]) -> None:
+        self.path = path
+        self.flavour = flavour
+        self.saved = saved  # None for the reference tool's layout
+        self.files = files
+
+
+def open_live_iso(path: str, workdir: str) -> LiveIso:
+    files = list_files(path)
+    if not files:
+        raise ImageError("%s is an ISO image but xorriso cannot read any file from it." % path,
+                         "Check that the file is complete.")
+    if SAVED_CONFIG in files:
+        text = read_text(path, SAVED_CONFIG, workdir)
+        try:
+            data = json.loads(text or "")
+        except ValueError:
+            raise ImageError("%s carries an unreadable %s." % (path, SAVED_CONFIG),
+                             "Rebuild it from its disk image.") from None
+        return LiveIso(path, IsoFlavour.LIVEISO, SavedConfig.parse(data, path, SAVED_CONFIG), files)
+    if ROOTFS in files:
+        return LiveIso(path, IsoFlavour.REFERENCE, None, files)
+    raise ImageError("%s is an ISO image but not a Live OS ISO: it has no %s." % (path, ROOTFS),
+                     "Give a disk image, or a Live ISO made by liveiso.customizer or the Image Customizer.")
+
+
+def _write(path, text, mtime=None):
+    with open(path, "w") as handle:
+        handle.write(text)
+    set_mtime(path, mtime)
+    return path
+
+
+def media_metadata(build, plan, epoch):
+    """Host files for grub.cfg, the saved config and the .disk markers: [(media path, host path)]."""
+    meta = build.path("media-meta")
+    os.makedirs(meta, exist_ok=True)
+    return [
+        ("/boot/grub/grub.cfg", _write(os.path.join(meta, "grub.cfg"), boot_loader.grub_cfg(plan.kernel_args()),
+                                       epoch)),
+        (SAVED_CONFIG, _write(os.path.join(meta, "config.json"),
+                              json.dumps(plan.saved_config().to_json(), indent=2, sort_keys=True) + "\n", epoch)),
+        ("/.disk/info", _write(os.path.join(meta, "info"), "%s Live OS\n" % plan.label, epoch)),
+        (boot_loader.marker_path(plan.boot_id), _write(os.path.join(meta, "marker"), plan.boot_id + "\n", epoch)),
+    ]
+
+
+def additional_file_grafts(build, specs, epoch):
+    """[(media path, host path)] for iso.additionalFiles; content entries are written to the build dir."""
+    grafts = []
+    for index, spec in enumerate(specs):
+        if spec.source:
+            grafts.append((spec.destination, spec.source))
+        else:
+            path = build.path("media-content", "%d" % index)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            grafts.append((spec.destination, _write(path, spec.content, epoch)))
+    return grafts

@@ -1,0 +1,304 @@
+# -*- coding: utf-8 -*-
+# Copyright: liveiso.customizer contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Live OS ISO pipeline (private to this collection).
+
+Disk image in:  input (raw used in place, read-only; other formats converted)
+  -> mount read-only (under overlays when os/scripts customize it)
+  -> [customization steps] -> live initrd (dracut dmsquash-live, in the chroot)
+  -> squashfs root -> GRUB (BIOS El Torito + UEFI FAT, or the image's signed shim chain)
+  -> xorriso hybrid ISO -> atomic publish -> stamp.
+Live ISO in, only ``iso`` changes: the fast path. The ISO is grown by one
+session (new grub.cfg, saved config and media files; boot images and the
+squashfs bytes kept), written here (:mod:`iso_session`) or, for ISOs of
+other shapes, by xorriso, onto a reflink or in-kernel copy of the input.
+Live ISO in, with ``os``/``scripts`` changes: its squashfs root is mounted
+under an overlay, customized, and everything after that is rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from typing import Any, Dict, List, Optional, Tuple
+
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import Build
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import allocated_bytes, ensure_space
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.pipeline import Made, run_build
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp import Stamp
+from ansible_collections.liveiso.customizer.plugins.module_utils._core import tools
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import set_mtime
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import chroot_environment
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import (
+    ImageInfo,
+    inspect_image,
+    make_raw_work_copy,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import (
+    grub_cfg_args,
+    missing_args,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image, mounted_squashfs
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import planned_steps, run_steps
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown, xorriso
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader, media
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import build_initrd
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.media import (
+    IsoFlavour,
+    additional_file_grafts,
+    media_metadata,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan import (
+    BootMode,
+    LivePlan,
+    SecureBoot,
+    image_args_for_live,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest, validate_request
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import make_squashfs
+
+TOOLS = tools.needed_by("liveos_iso")
+
+
+def prepare_root(build, chroot, request, plan, notes, kernel_source=None):
+    """Inside the mounted root: customize, build the initrd, collect kernel and signed EFI binaries."""
+    epoch = request.source_date_epoch
+    customizing = request.config.customizes_root
+    if customizing:
+        notes.extend(run_steps(build, chroot, request.config))
+    with build.step("build-initrd"):
+        plan.kernel_version = build_initrd(chroot, build.path("initrd.img"), source_date_epoch=epoch,
+                                           version=plan.kernel_version if kernel_source else None)
+    kernel = build.path("vmlinuz")
+    shutil.copyfile(kernel_source or chroot.path("/boot/vmlinuz-" + plan.kernel_version), kernel)
+    if not plan.image_args:
+        for cfg in ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg"):
+            if os.path.isfile(chroot.path(cfg)):
+                with open(chroot.path(cfg)) as handle:
+                    plan.image_args = image_args_for_live(grub_cfg_args(handle.read()))
+                break
+    plan.image_args += missing_args(plan.image_args, request.config.os.kernel_extra_args)
+    chain = None
+    if BootMode.UEFI in plan.boot_modes and SecureBoot(request.secure_boot).wants_chain:
+        found = boot_loader.find_signed_chain(chroot)
+        boot_loader.require_secure_boot_chain(found, request.secure_boot)
+        if found:
+            chain = {}
+            for name, image_path in found.items():
+                chain[name] = build.path("signed-" + name)
+                shutil.copyfile(chroot.path(image_path), chain[name])
+    plan.secure_boot = bool(chain)
+    for path in [kernel, build.path("initrd.img")] + list((chain or {}).values()):
+        set_mtime(path, epoch)
+    return chain
+
+
+def write_full_iso(build, request, plan, chain, rootfs, extra_grafts=()):
+    epoch = request.source_date_epoch
+    with build.step("make-boot-images"):
+        boot_loader.check_host_grub(plan.boot_modes)
+        grafts = []
+        if BootMode.BIOS in plan.boot_modes:
+            grafts.append((BootMode.BIOS.boot_image, boot_loader.make_bios_image(build.workdir, plan.boot_id)))
+        if BootMode.UEFI in plan.boot_modes:
+            efi_image, efi_files = boot_loader.make_efi_image(build.workdir, plan.boot_id, chain,
+                                                              volume_id=plan.boot_id[:8].upper(), mtime=epoch)
+            grafts.append((BootMode.UEFI.boot_image, efi_image))
+            grafts += [("/EFI/BOOT/" + name, path) for name, path in sorted(efi_files.items())]
+        for _media, path in grafts:
+            set_mtime(path, epoch)
+    grafts += [("/boot/vmlinuz", build.path("vmlinuz")), ("/boot/initrd.img", build.path("initrd.img")),
+               (media.ROOTFS, rootfs)]
+    grafts += media_metadata(build, plan, epoch)
+    grafts += list(extra_grafts)
+    grafts += additional_file_grafts(build, request.config.iso.additional_files, epoch)
+    with build.step("write-iso"):
+        tmp = build.temp_output()
+        os.unlink(tmp)
+        xorriso.write_iso(tmp, plan.label, grafts, plan.boot_modes, BootMode.BIOS.boot_image,
+                          BootMode.UEFI.boot_image, epoch)
+    return tmp
+
+
+def build_from_disk(build, request, info, plan, notes):
+    customizing = request.config.customizes_root
+    raw = info.path
+    if info.format != "raw":
+        raw = build.path("input.raw")
+        with build.step("copy-input"):
+            make_raw_work_copy(info, raw)
+    rootfs = build.path("rootfs.img")
+    with contextlib.ExitStack() as stack:
+        with build.step("mount-image"):
+            image = stack.enter_context(mounted_image(raw, build.path("mnt"), mode="overlay" if customizing else "ro",
+                                                      skip_fstypes=("vfat",), name=info.path))
+            notes.append("mounted: %s" % image.describe())
+        with chroot_environment(image.root) as chroot:
+            chain = prepare_root(build, chroot, request, plan, notes)
+        with build.step("make-squashfs"):
+            make_squashfs(image.root, rootfs, plan.compression, plan.compression_level,
+                          request.source_date_epoch)
+        with build.step("unmount-image"):
+            stack.close()
+    set_mtime(rootfs, request.source_date_epoch)
+    return write_full_iso(build, request, plan, chain, rootfs)
+
+
+def build_from_iso(build, request, live, plan, notes):
+    """Rebuild a Live ISO whose root filesystem changes (os/scripts), or one in the reference tool's layout."""
+    epoch = request.source_date_epoch
+    with build.step("extract-iso"):
+        squash = xorriso.extract(live.path, media.ROOTFS, build.path("input-rootfs.img"))
+        kernels = [f for f in live.files if f.startswith("/boot/vmlinuz")]
+        if not kernels:
+            raise ImageError("%s has no kernel under /boot." % live.path, "Rebuild it from its disk image.")
+        kernel = xorriso.extract(live.path, sorted(kernels)[-1], build.path("input-vmlinuz"))
+        if live.flavour is IsoFlavour.REFERENCE and not plan.image_args:
+            text = xorriso.read_text(live.path, media.MIC_GRUB_CFG, build.workdir) or ""
+            plan.image_args = image_args_for_live(grub_cfg_args(text))
+        kept = []
+        for media_path in sorted(live.saved.additional_files if live.saved else {}):
+            if media_path not in {s.destination for s in request.config.iso.additional_files}:
+                host = build.path("kept-files", media_path.lstrip("/"))
+                os.makedirs(os.path.dirname(host), exist_ok=True)
+                kept.append((media_path, xorriso.extract(live.path, media_path, host)))
+    rootfs = build.path("rootfs.img")
+    with contextlib.ExitStack() as stack:
+        with build.step("mount-image"):
+            root = stack.enter_context(mounted_squashfs(squash, build.path("mnt")))
+            if not plan.kernel_version:
+                modules_dir = os.path.join(root, "lib/modules")
+                modules = sorted(os.listdir(modules_dir)) if os.path.isdir(modules_dir) else []
+                if len(modules) != 1:
+                    raise ImageError("cannot tell the kernel version of %s (modules for: %s)."
+                                     % (live.path, ", ".join(modules) or "none"), "Rebuild it from its disk image.")
+                plan.kernel_version = modules[0]
+        with chroot_environment(root) as chroot:
+            chain = prepare_root(build, chroot, request, plan, notes, kernel_source=kernel)
+        with build.step("make-squashfs"):
+            make_squashfs(root, rootfs, plan.compression, plan.compression_level, epoch)
+        with build.step("unmount-image"):
+            stack.close()
+    set_mtime(rootfs, epoch)
+    return write_full_iso(build, request, plan, chain, rootfs, kept)
+
+
+def remaster_iso(build, request, live, plan, notes):
+    """The per-site fast path: new grub.cfg, saved config and media files; boot images and squashfs kept.
+
+    The output is the input grown by one session (:mod:`grown_iso`): the input copied as cheaply as the
+    filesystem allows (a reflink on xfs/btrfs, an in-kernel copy elsewhere), the new session (written here,
+    or by xorriso for ISOs of other shapes) appended and the input's System Area kept verbatim, so BIOS and
+    UEFI boot from CD and USB stick as before. Nothing of the squashfs is read or rewritten. Returns (temp
+    output, copy method, its sha256).
+    """
+    epoch = request.source_date_epoch
+    mappings = [(host, media) for media, host in media_metadata(build, plan, epoch)]
+    mappings += [(host, media) for media, host in additional_file_grafts(build, request.config.iso.additional_files,
+                                                                         epoch)]
+    with build.step("remaster-iso"):
+        tmp = build.temp_output()
+        how, sha256, writer = grown.grow(live.path, tmp, build.path("session.iso"), plan.label, mappings,
+                                         source_date_epoch=epoch, checksum=request.checksum,
+                                         writer=request.session_writer)
+        notes.append("fast path: %s of the input, changes appended (boot setup and squashfs kept)"
+                     % ("reflink copy" if how == "reflink" else "kernel copy"))
+        notes.append("new session written %s" % ("here" if writer == "here" else "by " + writer))
+    return tmp, how, sha256
+
+
+def remaster_keeps(request: LiveIsoRequest, plan: LivePlan, saved: SavedConfig) -> bool:
+    """Can the fast path honour ``request``? It keeps the ISO's boot setup and squashfs as they are."""
+    if list(plan.boot_modes) != list(saved.boot_modes):
+        return False
+    if (plan.compression, plan.compression_level) != (saved.compression, saved.compression_level):
+        return False
+    return SecureBoot(request.secure_boot).accepts(plan.secure_boot)
+
+
+def space_needed(info, build, output, customizing):
+    """{directory: bytes} a build of ``info`` needs, estimated from the input's size on disk."""
+    size = allocated_bytes(info.path)
+    if info.format == "iso":
+        if customizing:  # unpacked root (about 2.5x the squashfs) + new squashfs + ISO
+            return {build.workdir: size * 3, os.path.dirname(output): size}
+        return {os.path.dirname(output): size}  # a copy of the ISO (none with reflinks, but not known yet)
+    work = (0 if info.format == "raw" else size) + size // 2  # raw work copy, squashfs
+    return {build.workdir: work, os.path.dirname(output): size // 2}
+
+
+class BuildPath(StrEnum):
+    """How a Live ISO is made (the result's ``build_path``)."""
+
+    FULL = "full"  #: from a disk image: mount, [customize], initrd, squashfs, boot images, xorriso
+    REMASTER = "remaster"  #: the per-site fast path: the input ISO grown by one session, squashfs kept
+    REBUILD_FROM_ISO = "rebuild-from-iso"  #: a Live ISO whose root changes, or in the reference's layout
+
+    def make(self, build: Build, request: LiveIsoRequest, source: Any, plan: LivePlan,
+             notes: List[str]) -> Tuple[str, Optional[str], Optional[str]]:
+        """Run this path; (temp output, copy method, sha256 if the path computed it)."""
+        if self is BuildPath.REMASTER:
+            return remaster_iso(build, request, source, plan, notes)
+        if self is BuildPath.REBUILD_FROM_ISO:
+            return build_from_iso(build, request, source, plan, notes), None, None
+        return build_from_disk(build, request, source, plan, notes), None, None
+
+
+class LiveIsoPipeline(object):
+    """A Live OS ISO out, from a disk image or from a Live ISO."""
+
+    kind = "liveos_iso"
+    tools = TOOLS
+
+    def inspect(self, request: LiveIsoRequest) -> ImageInfo:
+        validate_request(request)
+        return inspect_image(request.image)
+
+    def options(self, request: LiveIsoRequest, info: ImageInfo) -> Dict[str, Any]:
+        return request.options()
+
+    def base_result(self, request: LiveIsoRequest, info: ImageInfo) -> Dict[str, Any]:
+        return {"input_format": info.format}
+
+    def current_result(self, stamp: Stamp) -> Dict[str, Any]:
+        live = stamp.details.get("live")
+        return dict(live) if isinstance(live, dict) else {}
+
+    def planned_steps(self, request: LiveIsoRequest, info: ImageInfo) -> List[str]:
+        return planned_steps(request.config) if request.config.customizes_root else []
+
+    def choose(self, build: Build, request: LiveIsoRequest, info: ImageInfo,
+               digest: str) -> Tuple[BuildPath, Any, LivePlan]:
+        """The build path for this input, what it builds from, and the plan."""
+        if info.format != "iso":
+            return BuildPath.FULL, info, LivePlan(request, digest)
+        live = media.open_live_iso(request.image, build.workdir)
+        plan = LivePlan(request, digest, live.saved)
+        if live.saved is not None and not request.config.customizes_root and remaster_keeps(request, plan,
+                                                                                             live.saved):
+            return BuildPath.REMASTER, live, plan
+        plan.boot_id = digest[:16]
+        return BuildPath.REBUILD_FROM_ISO, live, plan
+
+    def make(self, build: Build, request: LiveIsoRequest, info: ImageInfo, digest: str) -> Made:
+        ensure_space(space_needed(info, build, build.output, request.config.customizes_root))
+        notes: List[str] = []
+        path, source, plan = self.choose(build, request, info, digest)
+        tmp, copy_method, output_sha = path.make(build, request, source, plan, notes)
+        with build.step("checksum"):
+            output_sha = build.checksum(tmp, known=output_sha, compute=request.checksum)
+        live_result = {"volume_label": plan.label, "kernel_cmdline": " ".join(plan.kernel_args()),
+                       "boot_modes": plan.boot_modes, "secure_boot": plan.secure_boot, "build_path": path.value,
+                       "copy_method": copy_method,
+                       "build_seconds": round(sum(step["seconds"] for step in build.steps), 2)}
+        return Made(tmp, output_sha, "built Live ISO %s from %s (%s)" % (build.output, request.image, path.value),
+                    notes=notes, result=live_result, stamp={"live": live_result})
+
+
+def build_live_iso(request: LiveIsoRequest) -> Dict[str, Any]:
+    """Run the Live ISO pipeline for ``request``; return the module result."""
+    return run_build(LiveIsoPipeline(), request)
