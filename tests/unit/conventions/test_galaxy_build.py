@@ -20,15 +20,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 # Not in the tarball: tooling, CI, caches, measurements, the repository's EE recipe, unreleased fragments,
 # and the molecule harness (see galaxy.yml's build_ignore for why).
 ABSENT = ("Makefile", "pytest.ini", "requirements-dev.txt", ".ansible-lint", ".ansible-lint-ignore", ".gitignore",
+          "mypy.ini", "ruff.toml", ".mypy_cache/", ".ruff_cache/",
           ".ci/", "benchmarks/", "build/", ".venv/", ".pytest_cache/", ".git/", "changelogs/fragments/",
           "extensions/molecule/", "execution-environment.yml", "meta/ee-requirements.yml", "tests/output/")
 PRESENT = ("COPYING", "README.md", "CHANGELOG.rst", "MANIFEST.json", "FILES.json", "bindep.txt",
            "meta/runtime.yml", "changelogs/changelog.yaml", "changelogs/config.yaml",
            "plugins/modules/image_customize.py", "plugins/modules/liveos_iso.py", "plugins/modules/cloudinit_seed.py",
-           "plugins/doc_fragments/build.py", "plugins/module_utils/",
+           "plugins/doc_fragments/build.py", "plugins/module_utils/", "plugins/filter/fleet.py",
            "roles/build_host/tasks/main.yml", "roles/cloudinit_config/tasks/main.yml", "roles/site_iso/tasks/main.yml",
            "playbooks/site_isos.yml", "playbooks/demo.yml", "inventories/example/hosts.yml",
            "docs/configuration.md", "tests/unit/", "tests/integration/")
+# Everything at the tarball's top level: a new file or directory there (a tool's config, say) fails
+# test_top_level_is_known until it is either listed here or added to build_ignore.
+TOP_LEVEL = {"MANIFEST.json", "FILES.json", "README.md", "COPYING", "CHANGELOG.rst", "bindep.txt", "changelogs",
+             "docs", "extensions", "inventories", "meta", "playbooks", "plugins", "roles", "tests"}
 GPL3_SHA256 = "3972dc9744f6499f0f9b2dbf76696f2ae7ad8af9b23dde66d6af86c9dfb36986"  # the FSF's gpl-3.0.txt
 
 
@@ -69,6 +74,12 @@ def test_developer_only_files_are_not_shipped(members, path):
 @pytest.mark.parametrize("path", PRESENT)
 def test_collection_files_are_shipped(members, path):
     assert present(members, path), "%s is missing from the tarball" % path
+
+
+def test_top_level_is_known(members):
+    unknown = sorted({m.split("/")[0] for m in members} - TOP_LEVEL)
+    assert not unknown, "new at the tarball's top level: %s (developer-only? add to build_ignore in galaxy.yml; " \
+                        "else to TOP_LEVEL here)" % unknown
 
 
 def test_no_bytecode_or_nested_tarballs(members):
