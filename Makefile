@@ -135,6 +135,10 @@ galaxy-importer: galaxy-build $(IMPORTER_VENV)/.installed
 	  $(IMPORTER_VENV)/bin/python -m galaxy_importer.main $(TARBALL) > importer.log 2>&1; rc=$$?; cat importer.log; \
 	  if [ $$rc -ne 0 ] || grep -qE '^(WARNING|ERROR|CRITICAL)' importer.log; then \
 	    echo "galaxy-importer: warnings or errors above (rc $$rc)"; exit 1; fi
+	@cd $(BUILD)/importer && $(IMPORTER_VENV)/bin/python -c 'import json, sys; \
+	  blob = json.load(open("importer_result.json"))["docs_blob"]["contents"]; \
+	  bad = [c["content_name"] for c in blob if c["content_type"] == "module" and not c.get("doc_strings")]; \
+	  sys.exit("galaxy-importer found no documentation for the modules: %s" % bad if bad else 0)'
 
 # The checks of the collection as a Galaxy collection, short of the long integration tests.
 conventions: changelog-lint galaxy-importer units

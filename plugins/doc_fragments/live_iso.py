@@ -53,10 +53,11 @@ options:
     type: int
   session_writer:
     description:
-      - Who writes the new ISO session of the per-site fast path (a Live ISO in, only O(iso) changes).
+      - Who writes the new ISO session of the per-site fast path (a Live ISO in, only changes of the
+        configuration's C(iso) section).
       - V(auto) writes it in Python (about 2 ms) for the shapes this collection makes, and falls back to
         xorriso for any other ISO; the result's C(notes) say which wrote it and why.
-      - V(xorriso) always lets xorriso write it (slower: its internal polling costs about 0.2 s a build).
+      - V(xorriso) always lets xorriso write it (slower, as its internal polling costs about 0.2 s a build).
       - V(here) requires the Python writer and fails clearly for an ISO it cannot grow.
       - Not part of the build's digest (the ISO has the same files either way).
     type: str
