@@ -119,7 +119,7 @@ def fedora_iso(base_dir, tmp_path_factory):
 def test_fedora_layout_live_iso_is_made_from_the_root_subvolume(fedora_iso):
     assert fedora_iso["build_path"] == "full"
     notes = " ".join(fedora_iso["notes"])
-    assert "/ (partition 3, btrfs subvol=/root" in notes and "/home (partition 3, btrfs subvol=/home" in notes, notes
+    assert "/ (partition 3, btrfs subvol=/root" in notes and "/home (partition 3, btrfs subvol=home" in notes, notes
 
 
 @pytest.mark.qemu
