@@ -209,8 +209,8 @@ def site_manifest(builds, base, per, build_host):
 
 
 def seed_write_files(hostvars_of_host, host=None):
-    """The write_files of a host's user-data: /etc/resolv.conf first (cloudinit_write_resolv_conf), then
-    cloudinit_write_files."""
+    """The write_files of a host's user-data: /etc/resolv.conf first (cloudinit_write_resolv_conf; for a
+    host on DHCP also the DHCP client's config, so the lease does not replace it), then cloudinit_write_files."""
     h = hostvars_of_host
     if not isinstance(h, Mapping):
         raise AnsibleFilterError('seed_write_files: expects the variables of one host (hostvars[host]), not %s'
@@ -225,7 +225,29 @@ def seed_write_files(hostvars_of_host, host=None):
             if search:
                 text += 'search %s\n' % ' '.join(to_text(domain) for domain in search)
             files.append({'path': '/etc/resolv.conf', 'content': text, 'permissions': '0644'})
+            if _uses_dhcp(h, host):
+                files.append(_dhclient_dns(servers, search))
     return files + _as_list(h.get('cloudinit_write_files'), host, 'cloudinit_write_files')
+
+
+def _uses_dhcp(h, host):
+    """Does the host get an address by DHCP (no interfaces configured, or one with dhcp4)?"""
+    interfaces = _as_list(h.get('cloudinit_interfaces'), host, 'cloudinit_interfaces')
+    return not interfaces or any(isinstance(i, Mapping) and _truthy(i.get('dhcp4', False), host,
+                                                                     'cloudinit_interfaces[].dhcp4')
+                                 for i in interfaces)
+
+
+def _dhclient_dns(servers, search):
+    """A DHCP client rewrites /etc/resolv.conf from its lease (ifupdown's dhclient does, after cloud-init's
+    write_files ran): it is told to keep the site's DNS servers and search domains instead. Appended to
+    /etc/dhcp/dhclient.conf; harmless on images whose DHCP client is another (networkd, NetworkManager read
+    the network-config's nameservers)."""
+    lines = ['# liveiso.customizer (cloudinit_write_resolv_conf): the site\'s DNS, not the lease\'s',
+             'supersede domain-name-servers %s;' % ', '.join(to_text(server) for server in servers)]
+    if search:
+        lines.append('supersede domain-search %s;' % ', '.join('"%s"' % to_text(domain) for domain in search))
+    return {'path': '/etc/dhcp/dhclient.conf', 'content': '\n'.join(lines) + '\n', 'append': True}
 
 
 def deprecated_variable(value, name, default, hint='', version='1.0.0'):

@@ -23,7 +23,7 @@ SECTOR = 512
 ESP_START, ESP_SECTORS = 2048, 4096  # 1..3 MiB
 BOOT_START, BOOT_SECTORS = 6144, 16384  # 3..11 MiB
 BTRFS_START = 22528  # 11 MiB ..
-BTRFS_MIB, DISK_MIB = 128, 140
+BTRFS_MIB = 128
 BTRFS_UUID = "5b5b0e0e-0000-4b7b-9a9a-000000000b7f"
 BOOT_UUID = "5b5b0e0e-0000-4b7b-9a9a-0000000000b0"
 OS_RELEASE = 'ID=tiny\nNAME="Tiny btrfs root"\n'
@@ -82,7 +82,8 @@ def fill_btrfs(image, layout, os_tree=None):
         if spec["root"]:
             root = os.path.join(top, spec["root"])
             if os_tree:
-                sh("cp", "-a", os_tree + "/.", root)
+                sh("cp", "-a", "--reflink=auto", os_tree + "/.", root)
+                sh("sh", "-c", 'rm -rf "$1"/boot/* && rm -f "$1"/etc/fstab', "-", root)
             write(os.path.join(root, "etc/os-release"), OS_RELEASE)
             write(os.path.join(root, "etc/fstab"), fstab(layout))
             write(os.path.join(root, "etc/hostname"), "btrfs-%s\n" % layout)
@@ -98,32 +99,37 @@ def fill_btrfs(image, layout, os_tree=None):
             write(os.path.join(top, "@home", "ops/.profile"), "# no OS anywhere\n")
 
 
-def make_btrfs_disk(path, layout, os_tree=None, btrfs_mib=BTRFS_MIB, disk_mib=DISK_MIB):
-    """A raw GPT disk at ``path`` with ``layout`` (see LAYOUTS); returns ``path``."""
+def make_btrfs_disk(path, layout, os_tree=None, btrfs_mib=BTRFS_MIB, boot_mib=None):
+    """A raw GPT disk at ``path`` with ``layout`` (see LAYOUTS); returns ``path``. With ``os_tree`` (a real
+    system), its /boot goes to the ext4 /boot partition (``boot_mib`` large) and the rest to the root subvolume."""
+    boot_sectors = (boot_mib << 20) // SECTOR if boot_mib else BOOT_SECTORS
+    btrfs_start = BOOT_START + boot_sectors
+    disk_mib = (btrfs_start * SECTOR >> 20) + btrfs_mib + 2
     with tempfile.TemporaryDirectory(prefix="btrfs-", dir=os.path.dirname(path)) as tmp:
         fs = os.path.join(tmp, "btrfs.img")
         sh("truncate", "-s", "%dM" % btrfs_mib, fs)
         sh("mkfs.btrfs", "-q", "-f", "-U", BTRFS_UUID, fs)
         fill_btrfs(fs, layout, os_tree)
         boot, esp = os.path.join(tmp, "boot.img"), os.path.join(tmp, "esp.img")
-        sh("truncate", "-s", "%d" % (BOOT_SECTORS * SECTOR), boot)
-        sh("mkfs.ext4", "-q", "-F", "-U", BOOT_UUID, boot)
+        sh("truncate", "-s", "%d" % (boot_sectors * SECTOR), boot)
+        sh("mkfs.ext4", "-q", "-F", "-U", BOOT_UUID, *(["-d", os.path.join(os_tree, "boot")] if os_tree else []),
+           boot)
         sh("mkfs.vfat", "-C", esp, str(ESP_SECTORS * SECTOR // 1024))
         sh("truncate", "-s", "%dM" % disk_mib, path)
         table = "label: gpt\nstart=%d, size=%d, type=%s\nstart=%d, size=%d, type=%s\nstart=%d, type=%s\n" % (
-            ESP_START, ESP_SECTORS, ESP_TYPE, BOOT_START, BOOT_SECTORS, LINUX_TYPE, BTRFS_START, LINUX_TYPE)
+            ESP_START, ESP_SECTORS, ESP_TYPE, BOOT_START, boot_sectors, LINUX_TYPE, btrfs_start, LINUX_TYPE)
         sh("sfdisk", "-q", "--no-reread", "--no-tell-kernel", path, input=table.encode())
-        for source, start in ((esp, ESP_START), (boot, BOOT_START), (fs, BTRFS_START)):
+        for source, start in ((esp, ESP_START), (boot, BOOT_START), (fs, btrfs_start)):
             sh("dd", "if=" + source, "of=" + path, "bs=%d" % SECTOR, "seek=%d" % start, "conv=notrunc,sparse",
                "status=none")
     return path
 
 
 @contextlib.contextmanager
-def btrfs_of_disk(path):
+def btrfs_of_disk(path, start=BTRFS_START):
     """The btrfs partition of a disk made by make_btrfs_disk (raw), mounted at its top level, read-only."""
     with tempfile.TemporaryDirectory(prefix="btrfs-view-", dir="/var/tmp") as mnt:
-        loop = sh("losetup", "--find", "--show", "--read-only", "--offset", str(BTRFS_START * SECTOR),
+        loop = sh("losetup", "--find", "--show", "--read-only", "--offset", str(start * SECTOR),
                   path).strip()
         try:
             sh("mount", "-o", "ro,subvolid=5", loop, mnt)

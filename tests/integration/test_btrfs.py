@@ -10,7 +10,6 @@ is built and booted in test_liveos_iso.py (it needs a bootable system, not a tin
 import os
 
 import pytest
-
 from btrfs_images import LAYOUTS, btrfs_of_disk, make_btrfs_disk
 from conftest import run_playbook, sha256
 from tiny_images import own_leaks
@@ -79,3 +78,65 @@ def test_inputs_unchanged_and_nothing_left(customized):
     for layout, path in customized["inputs"].items():
         assert sha256(path) == customized["before"][layout], layout
     assert own_leaks(customized["basetemp"]) == ("", [])
+
+
+# ---------------------------------------------------------------- a Live ISO of a Fedora-layout image, booted
+
+@pytest.fixture(scope="module")
+def fedora_iso(base_dir, tmp_path_factory):
+    """The Debian base system laid out as Fedora installs it (btrfs root + home subvolumes, /boot on ext4),
+    customized and turned into a Live ISO by image_customize (Example 1's seed, this test's probe)."""
+    import json
+    import subprocess
+    import tempfile
+    work = tmp_path_factory.mktemp("btrfs-live")
+    raw = os.path.join(base_dir, "base.raw")
+    table = json.loads(subprocess.run(["sfdisk", "-J", raw], check=True, stdout=subprocess.PIPE).stdout)
+    root = [p for p in table["partitiontable"]["partitions"] if p.get("name") == "root"][0]
+    disk = str(work / "fedora-layout.raw")
+    with tempfile.TemporaryDirectory(prefix="base-root-", dir="/var/tmp") as mnt:
+        loop = subprocess.run(["losetup", "--find", "--show", "--read-only", "--offset", str(root["start"] * 512),
+                               "--sizelimit", str(root["size"] * 512), raw], check=True, stdout=subprocess.PIPE,
+                              universal_newlines=True).stdout.strip()
+        try:
+            subprocess.run(["mount", "-o", "ro,noload", loop, mnt], check=True)
+            try:
+                make_btrfs_disk(disk, "fedora", os_tree=mnt, btrfs_mib=1600, boot_mib=128)
+            finally:
+                subprocess.run(["umount", mnt], check=True)
+        finally:
+            subprocess.run(["losetup", "-d", loop], check=True)
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "btrfs-fedora")
+    rc, results, output = run_playbook(str(work), [{"liveiso.customizer.image_customize": {
+        "image": disk, "output": str(work / "fedora-layout.iso"), "config_file": os.path.join(data, "config.yaml"),
+        "compression_level": 3}}])
+    result = results[0]
+    assert not result.get("failed"), result.get("msg")
+    result["work"] = str(work)
+    return result
+
+
+def test_fedora_layout_live_iso_is_made_from_the_root_subvolume(fedora_iso):
+    assert fedora_iso["build_path"] == "full"
+    notes = " ".join(fedora_iso["notes"])
+    assert "/ (partition 3, btrfs subvol=/root" in notes and "/home (partition 3, btrfs subvol=home" in notes, notes
+
+
+@pytest.mark.qemu
+def test_boot_fedora_layout_live_iso(fedora_iso):
+    """Booted under OVMF from CD: the live root is the squashfs of the root subvolume's tree with the home
+    subvolume's files (not the btrfs top level), customized, with the seed's hostname and cloud-init done."""
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import qemu_boot
+    from test_liveos_iso import report
+    log = os.path.join(fedora_iso["work"], "boot-fedora-layout.log")
+    text = qemu_boot.boot(fedora_iso["output"], log, until="LIVEISO-REPORT-END", firmware="uefi", media="cdrom",
+                          timeout=600, fail_on=r"Failed to mount sysroot|Entering emergency mode|Kernel panic")
+    facts = report(text)
+    assert facts["root"] == "LiveOS_rootfs overlay", facts["text"]
+    assert facts["hostname"] == "btrfs-live", facts["text"]
+    assert facts["home"] == "# home subvolume of fedora", facts["text"]
+    assert facts["etcmarker"] == "customized on a btrfs root", facts["text"]
+    assert "status: done" in facts["text"], facts["text"]
+    assert "LIVEISO-MARKER btrfs-fedora" in facts["log"]

@@ -12,6 +12,8 @@ import sys
 import pytest
 import yaml
 
+from ansible_collections.liveiso.customizer.plugins.module_utils._live import squashfs
+
 from conftest import HERE, leaks, run_playbook, sh, sha256
 
 sys.path.insert(0, os.path.dirname(HERE))
@@ -132,7 +134,9 @@ def test_example1_media_layout(ex1, tmp_path):
     rootfs = iso_extract(iso, "/liveos/rootfs.img", str(tmp_path / "rootfs.img"))
     listing = sh("unsquashfs", "-lls", "-d", "", rootfs)
     assert re.search(r"/var/lib/cloud/seed/nocloud -> /run/initramfs/live/cloud-init-data", listing)
-    assert "/etc/fstab\n" not in listing and "/etc/os-release" in listing
+    assert "/etc/os-release" in listing
+    # the disk's fstab replaced by one that mounts nothing (dhclient-script exits without an /etc/fstab)
+    assert sh("unsquashfs", "-cat", rootfs, "etc/fstab") == squashfs.LIVE_FSTAB
     assert not [line for line in listing.splitlines() if re.search(r" /boot/.", line)]
     assert "zstd" in sh("unsquashfs", "-s", rootfs)
 
@@ -196,6 +200,11 @@ def test_fast_path_without_checksum(site_b, work, tmp_path):
     assert os.stat(params["output"]).st_mtime_ns == mtime
     # the same build as the checksummed one: only the ISO's dates may differ (no source_date_epoch here)
     assert again["size"] == site_b["size"]
+    # session_writer: xorriso makes xorriso write the new session (not part of the digest: force rebuilds)
+    forced = run_module(work, "liveos_iso", session_writer="xorriso", force=True, **params)
+    assert forced["changed"] is True and forced["build_path"] == "remaster"
+    assert [note for note in forced["notes"] if note.startswith("new session written by xorriso")], forced["notes"]
+    assert sh("xorriso", "-indev", params["output"], "-find", "/cloud-init-data", "-type", "f").count("\n") >= 3
 
 
 def test_not_a_live_iso_fails_clearly(work, tmp_path):

@@ -319,12 +319,19 @@ FLEET_FILE = {"path": "/etc/fleet-site", "content": "site_dhcp\n", "permissions"
 def test_seed_write_files_resolv_conf_first():
     h = {"cloudinit_write_resolv_conf": True, "cloudinit_dns_servers": ["10.0.2.3", "10.0.2.4"],
          "cloudinit_dns_search": ["fleet.example.net", "example.net"], "cloudinit_write_files": [FLEET_FILE]}
-    assert seed_write_files(h, "dhcp-a1") == [
-        {"path": "/etc/resolv.conf", "permissions": "0644",
-         "content": "nameserver 10.0.2.3\nnameserver 10.0.2.4\nsearch fleet.example.net example.net\n"},
-        FLEET_FILE,
-    ]
-    assert list(seed_write_files(h)[0]) == ["path", "content", "permissions"]
+    static = dict(h, cloudinit_interfaces=[{"name": "lan0", "addresses": ["10.0.2.21/24"]}])
+    resolv = {"path": "/etc/resolv.conf", "permissions": "0644",
+              "content": "nameserver 10.0.2.3\nnameserver 10.0.2.4\nsearch fleet.example.net example.net\n"}
+    assert seed_write_files(static, "static-b1") == [resolv, FLEET_FILE]
+    assert list(seed_write_files(static)[0]) == ["path", "content", "permissions"]
+    # a DHCP host (no interfaces, or one with dhcp4): its DHCP client is told to keep the site's DNS, or the
+    # lease would rewrite resolv.conf after cloud-init wrote it (ifupdown's dhclient does)
+    dhclient = {"path": "/etc/dhcp/dhclient.conf", "append": True, "content":
+                "# liveiso.customizer (cloudinit_write_resolv_conf): the site's DNS, not the lease's\n"
+                "supersede domain-name-servers 10.0.2.3, 10.0.2.4;\n"
+                'supersede domain-search "fleet.example.net", "example.net";\n'}
+    assert seed_write_files(h, "dhcp-a1") == [resolv, dhclient, FLEET_FILE]
+    assert seed_write_files(dict(h, cloudinit_interfaces=[{"name": "lan0", "dhcp4": True}]))[1] == dhclient
 
 
 def test_seed_write_files_variants():
@@ -332,7 +339,7 @@ def test_seed_write_files_variants():
     assert seed_write_files({"cloudinit_write_files": [FLEET_FILE]}) == [FLEET_FILE]
     assert seed_write_files({"cloudinit_write_files": None}) == []
     # no search line without search domains
-    assert seed_write_files({"cloudinit_write_resolv_conf": True, "cloudinit_dns_servers": ["10.0.0.1"]}) == [
+    assert seed_write_files({"cloudinit_write_resolv_conf": True, "cloudinit_dns_servers": ["10.0.0.1"]})[:1] == [
         {"path": "/etc/resolv.conf", "content": "nameserver 10.0.0.1\n", "permissions": "0644"}]
     # no resolv.conf without servers, or when not asked for
     assert seed_write_files({"cloudinit_write_resolv_conf": True, "cloudinit_dns_servers": []}) == []
@@ -340,7 +347,7 @@ def test_seed_write_files_variants():
     assert seed_write_files({"cloudinit_dns_servers": ["10.0.0.1"]}) == []
     # a boolean from the command line (-e cloudinit_write_resolv_conf=false) is a string
     assert seed_write_files({"cloudinit_write_resolv_conf": "false", "cloudinit_dns_servers": ["10.0.0.1"]}) == []
-    assert len(seed_write_files({"cloudinit_write_resolv_conf": "yes", "cloudinit_dns_servers": ["10.0.0.1"]})) == 1
+    assert len(seed_write_files({"cloudinit_write_resolv_conf": "yes", "cloudinit_dns_servers": ["10.0.0.1"]})) == 2
 
 
 def test_seed_write_files_errors():
