@@ -731,3 +731,73 @@ def test_session_dates_out_of_range_are_left_to_xorriso(hybrid_isos, tmp_path):
     with pytest.raises(iso_session.Unsupported) as info:
         iso_session.Session(hybrid_isos["both"], "L", [(os.path.join(host, "f"), "/f")])
     assert "a date a directory record cannot hold (2191)" in str(info.value)
+
+
+# ---------------------------------------------------------------- who writes the session: grow(writer=...)
+
+def test_session_writer_values():
+    """SessionWriter members, their plain strings, and a clear error for anything else."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
+    writers = grown_iso.SessionWriter
+    assert [w.value for w in writers] == ["auto", "here", "xorriso"]
+    for writer in writers:
+        assert grown_iso.session_writer(writer.value) is writer is grown_iso.session_writer(writer)
+        assert writer == writer.value and writer.__doc__
+    with pytest.raises(ValueError) as info:
+        grown_iso.session_writer("python")
+    assert "writer must be one of auto, here, xorriso, not 'python'" in str(info.value)
+
+
+@pytest.mark.parametrize("as_enum", [False, True], ids=["string", "enum"])
+def test_grow_writer_xorriso_bypasses_the_writer_here(hybrid_isos, tmp_path, monkeypatch, as_enum):
+    """writer="xorriso" never reads the ISO with the writer here; xorriso's output is a valid grown ISO."""
+    import hashlib
+
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the session writer here was asked")
+
+    monkeypatch.setattr(grown_iso.iso_session, "Session", refuse)
+    host = make_tree(tmp_path / "host", SITE)
+    out = str(tmp_path / "out.iso")
+    writer = grown_iso.SessionWriter.XORRISO if as_enum else "xorriso"
+    how, sha256, who = grown_iso.grow(hybrid_isos["both"], out, str(tmp_path / "s"), "VIA_XORRISO",
+                                      _site_mappings(host), source_date_epoch=1700000000, writer=writer)
+    assert who == "xorriso: asked for" and how in ("copy", "reflink")
+    with open(out, "rb") as handle:
+        data = handle.read()
+    assert sha256 == hashlib.sha256(data).hexdigest()
+    assert len(data) > os.path.getsize(hybrid_isos["both"])  # grown: the input, then a session
+    assert iso_media.volume_label(out) == "VIA_XORRISO"
+    rock_ridge, joliet = _tree(out)
+    assert rock_ridge["/cloud-init-data/user-data"] == joliet["/cloud-init-data/user-data"] == \
+        SITE["user-data"].encode()
+    assert rock_ridge["/boot/vmlinuz"] == SITE["grub.cfg"].encode()
+    assert el_torito(out) == el_torito(hybrid_isos["both"]) and _has_efi_partition(out)
+
+
+@pytest.mark.parametrize("as_enum", [False, True], ids=["string", "enum"])
+def test_grow_writer_here_fails_clearly_instead_of_falling_back(hybrid_isos, tmp_path, monkeypatch, as_enum):
+    """writer="here" on a change the writer here does not make: an ImageError that says why, no xorriso run and
+    no output; "auto" lets xorriso do the same change."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
+    host = make_tree(tmp_path / "host", {"f": "content\n"})
+    mappings = [(os.path.join(host, "f"), "/x/a-b"), (os.path.join(host, "f"), "/x/a_b")]
+    out = str(tmp_path / "out.iso")
+    remaster = iso_media.remaster
+
+    def no_xorriso(*args, **kwargs):
+        raise AssertionError("xorriso was asked")
+
+    monkeypatch.setattr(grown_iso.iso_media, "remaster", no_xorriso)
+    writer = grown_iso.SessionWriter.HERE if as_enum else "here"
+    with pytest.raises(ImageError) as info:
+        grown_iso.grow(hybrid_isos["both"], out, str(tmp_path / "s"), "L", mappings, writer=writer)
+    assert isinstance(info.value, iso_session.Unsupported)
+    assert str(info.value) == "'a_b' would share its ISO 9660 name with another entry"
+    assert not os.path.exists(out)
+    monkeypatch.setattr(grown_iso.iso_media, "remaster", remaster)
+    assert grown_iso.grow(hybrid_isos["both"], out, str(tmp_path / "s"), "L", mappings)[2] == \
+        "xorriso: " + str(info.value)
