@@ -19,6 +19,7 @@ from __future__ import annotations
 import struct
 import time
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from enum import Enum
 from typing import Iterable, Iterator, Optional, Tuple, Union
 
@@ -85,40 +86,52 @@ class Field:
     offset: int
     length: int
     kind: Kind
+    end: int = dataclass_field(init=False, repr=False, compare=False)
+    """The offset of the first byte after the field."""
+    # a number kind's codecs, made once (the reader and the writer use them for every record)
+    _codecs: Tuple[struct.Struct, ...] = dataclass_field(init=False, repr=False, compare=False)
 
-    @property
-    def end(self) -> int:
-        """The offset of the first byte after the field."""
-        return self.offset + self.length
+    def __post_init__(self) -> None:
+        codecs = tuple(struct.Struct(fmt) for fmt in _FORMATS.get(self.kind, ()))
+        if codecs and sum(codec.size for codec in codecs) != self.length:
+            raise ValueError("a %s field of %d bytes" % (self.kind.name, self.length))
+        object.__setattr__(self, "end", self.offset + self.length)
+        object.__setattr__(self, "_codecs", codecs)
 
-    def _span(self, data: Buffer, at: int) -> Tuple[int, int]:
+    def _start(self, data: Buffer, at: int) -> int:
         start = at + self.offset
         if at < 0 or start + self.length > len(data):
             raise image_error("a truncated ISO 9660 structure: %d bytes where a field needs %d"
                               % (max(len(data) - at, 0), self.end),
                               "Check that the file is a complete ISO image.")
-        return start, start + self.length
+        return start
 
     def raw(self, data: Buffer, at: int = 0) -> bytes:
         """The field's bytes."""
-        start, end = self._span(data, at)
-        return bytes(data[start:end])
+        start = self._start(data, at)
+        return bytes(data[start:start + self.length])
 
     def number(self, data: Buffer, at: int = 0) -> int:
         """The field's value, for the number kinds (a both-endian field: its little-endian half)."""
-        start = self._span(data, at)[0]
-        value: int = struct.unpack_from(self._formats()[0], data, start)[0]
+        if not self._codecs:
+            raise ValueError("a %s field holds bytes, not a number" % self.kind.name)
+        value: int = self._codecs[0].unpack_from(data, self._start(data, at))[0]
         return value
 
     def encode(self, value: Value) -> bytes:
         """The field's bytes for ``value``: a number for the number kinds, else bytes (a :attr:`Kind.STR`
         padded with spaces). ``ValueError`` if it does not fit."""
+        codecs = self._codecs
         if isinstance(value, int):
             try:
-                return b"".join(struct.pack(fmt, value) for fmt in self._formats())
+                if len(codecs) == 2:
+                    return codecs[0].pack(value) + codecs[1].pack(value)
+                return codecs[0].pack(value)
             except struct.error:
                 raise ValueError("%d does not fit a %s field" % (value, self.kind.name)) from None
-        if self.kind in _FORMATS:
+            except IndexError:
+                raise ValueError("a %s field holds bytes, not a number" % self.kind.name) from None
+        if codecs:
             raise ValueError("a %s field holds a number, not bytes" % self.kind.name)
         if self.kind is Kind.STR:
             value = value.ljust(self.length, b" ")
@@ -128,21 +141,17 @@ class Field:
 
     def write(self, data: bytearray, value: Value, at: int = 0) -> None:
         """Set the field in ``data`` (which keeps its length)."""
-        start, end = self._span(data, at)
-        data[start:end] = self.encode(value)
-
-    def _formats(self) -> Tuple[str, ...]:
-        try:
-            return _FORMATS[self.kind]
-        except KeyError:
-            raise ValueError("a %s field holds bytes, not a number" % self.kind.name) from None
+        start = self._start(data, at)
+        data[start:start + self.length] = self.encode(value)
 
 
 def pack(size: int, values: Iterable[Tuple[Field, Value]]) -> bytearray:
     """A structure of ``size`` zero bytes with ``values`` [(field, value)] written into it."""
     data = bytearray(size)
     for field, value in values:
-        field.write(data, value)
+        if field.end > size:
+            raise ValueError("a field to %d in a structure of %d bytes" % (field.end, size))
+        data[field.offset:field.end] = field.encode(value)
     return data
 
 
@@ -303,8 +312,10 @@ def directory_record(ident: bytes, extent: int, size: int, date: bytes, flags: i
 def with_address(record: bytes, extent: int, size: int) -> bytes:
     """``record`` (a directory record) with another extent and data length."""
     data = bytearray(record)
-    DirectoryRecord.EXTENT.write(data, extent)
-    DirectoryRecord.DATA_LENGTH.write(data, size)
+    if len(data) < DirectoryRecord.MIN_LENGTH:
+        raise image_error("a directory record of %d bytes" % len(data))
+    for field, value in ((DirectoryRecord.EXTENT, extent), (DirectoryRecord.DATA_LENGTH, size)):
+        data[field.offset:field.end] = field.encode(value)
     return bytes(data)
 
 

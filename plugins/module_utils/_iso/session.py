@@ -31,7 +31,7 @@ import os
 import re
 import stat
 import time
-from typing import BinaryIO, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
+from typing import BinaryIO, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import ecma119
@@ -57,7 +57,6 @@ PADDING_BLOCKS = 150  # 300 KiB of zeros after the session, as xorriso pads
 
 Piece = Tuple[int, Union[bytes, Tuple[str, int]]]
 """A part of the new session: (offset in the output, its bytes or (host path, size))."""
-Address = Callable[["Entry"], Tuple[int, int]]
 TableBlocks = Tuple[int, int, int]  # a tree's path tables: (size in bytes, block of the L table, of the M table)
 
 
@@ -397,25 +396,35 @@ class Session(object):
         self._patch_descriptors(block + PADDING_BLOCKS, tables)
 
     @staticmethod
-    def _dir_bytes(directory: Entry, address: Address) -> bytes:
-        """The directory's records, packed into blocks; ``address(entry)`` gives (extent, size)."""
-        out = bytearray()
-        records = [ecma119.with_address(directory.dot, *address(directory)),
-                   ecma119.with_address(directory.dotdot, *address(directory.parent))]
-        for child in directory.children:
-            records.append(ecma119.with_address(child.record, *address(child)))
+    def _records(directory: Entry) -> List[bytes]:
+        """The directory's records ("." and ".." first), as they are before their addresses are set."""
+        return [directory.dot, directory.dotdot] + [child.record for child in directory.children]
+
+    @staticmethod
+    def _positions(records: List[bytes]) -> Tuple[List[int], int]:
+        """Where each record goes in the directory's extent (none crosses a block boundary), and its size."""
+        positions, end = [], 0
         for record in records:
-            if len(out) % BLOCK + len(record) > BLOCK:
-                out += bytes(BLOCK - len(out) % BLOCK)
-            out += record
-        out += bytes(-len(out) % BLOCK)
+            if end % BLOCK + len(record) > BLOCK:
+                end += BLOCK - end % BLOCK
+            positions.append(end)
+            end += len(record)
+        return positions, end + -end % BLOCK
+
+    def _dir_bytes(self, directory: Entry) -> bytes:
+        """The directory's records, with their addresses, packed into blocks."""
+        records = self._records(directory)
+        positions, size = self._positions(records)
+        out = bytearray(size)
+        for position, record, entry in zip(positions, records, [directory, directory.parent] + directory.children):
+            out[position:position + len(record)] = ecma119.with_address(record, entry.extent, entry.size)
         return bytes(out)
 
     def _assign_directory_extents(self, ordered: List[List[Entry]], block: int) -> int:
         """Sizes (they do not depend on addresses), then extents, of every directory, tree after tree."""
         for dirs in ordered:
             for directory in dirs:
-                directory.size = len(self._dir_bytes(directory, lambda entry: (0, 0)))
+                directory.size = self._positions(self._records(directory))[1]
                 directory.extent = block
                 block = _advance(block, directory.size // BLOCK)
         return block
@@ -466,8 +475,7 @@ class Session(object):
 
     def _directory_pieces(self, ordered: List[List[Entry]]) -> List[Piece]:
         """Every directory's bytes, at its extent."""
-        return [(directory.extent * BLOCK, self._dir_bytes(directory, lambda entry: (entry.extent, entry.size)))
-                for dirs in ordered for directory in dirs]
+        return [(directory.extent * BLOCK, self._dir_bytes(directory)) for dirs in ordered for directory in dirs]
 
     def _patch_descriptors(self, volume_blocks: int, tables: List[TableBlocks]) -> None:
         """The new session's primary and Joliet volume descriptors (every other field is the input's)."""
