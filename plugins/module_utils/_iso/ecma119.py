@@ -99,12 +99,13 @@ class Field:
         object.__setattr__(self, "_codecs", codecs)
 
     def _start(self, data: Buffer, at: int) -> int:
-        start = at + self.offset
-        if at < 0 or start + self.length > len(data):
-            raise image_error("a truncated ISO 9660 structure: %d bytes where a field needs %d"
-                              % (max(len(data) - at, 0), self.end),
-                              "Check that the file is a complete ISO image.")
-        return start
+        if at < 0 or at + self.end > len(data):
+            raise self._truncated(data, at)
+        return at + self.offset
+
+    def _truncated(self, data: Buffer, at: int) -> ImageError:
+        return image_error("a truncated ISO 9660 structure: %d bytes where a field needs %d"
+                           % (max(len(data) - at, 0), self.end), "Check that the file is a complete ISO image.")
 
     def raw(self, data: Buffer, at: int = 0) -> bytes:
         """The field's bytes."""
@@ -113,9 +114,11 @@ class Field:
 
     def number(self, data: Buffer, at: int = 0) -> int:
         """The field's value, for the number kinds (a both-endian field: its little-endian half)."""
+        if at < 0 or at + self.end > len(data):  # _start, inlined: the reader calls this for every field it reads
+            raise self._truncated(data, at)
         if not self._codecs:
             raise ValueError("a %s field holds bytes, not a number" % self.kind.name)
-        value: int = self._codecs[0].unpack_from(data, self._start(data, at))[0]
+        value: int = self._codecs[0].unpack_from(data, at + self.offset)[0]
         return value
 
     def encode(self, value: Value) -> bytes:

@@ -110,6 +110,7 @@ class Tree(object):
         self.descriptor = descriptor
         self.entries = 0
         self.bytes_read = 0
+        self.end = 0  # the end of the last extent a record points at (of a file: if it has bytes)
         self.seen: Set[int] = set()
         self.root = Entry(DirectoryRecord.DOT, "", VolumeDescriptor.ROOT_RECORD.raw(descriptor), True)
         self._read_dir(self.root, 0)
@@ -120,6 +121,7 @@ class Tree(object):
         self.bytes_read += size
         if self.bytes_read > _MAX_TREE_BYTES:
             raise Unsupported("directories of more than %d MiB in all" % (_MAX_TREE_BYTES >> 20))
+        self.end = max(self.end, extent * BLOCK + size)
         self.handle.seek(extent * BLOCK)
         data = self.handle.read(size)
         if len(data) != size:
@@ -165,6 +167,8 @@ class Tree(object):
             directory.add(entry)
             if entry.is_dir:
                 self._read_dir(entry, depth + 1)
+            elif entry.size:
+                self.end = max(self.end, entry.extent * BLOCK + entry.size)
         if not directory.dot or not directory.dotdot:
             raise Unsupported("a directory without its '.' and '..' records")
 
@@ -298,6 +302,10 @@ class Session(object):
             if volume_blocks * BLOCK > size:
                 raise Unsupported("a volume of %d blocks in a file of %d bytes" % (volume_blocks, size))
             self.trees = [Tree(handle, size, self.primary, False), Tree(handle, size, self.joliet, True)]
+        used = max(tree.end for tree in self.trees)
+        if used > volume_blocks * BLOCK:  # the session would overwrite it
+            raise Unsupported("a file or directory past the end of the volume (byte %d of %d)"
+                              % (used, volume_blocks * BLOCK))
         root_entries = ecma119.system_use_entries(ecma119.record_system_use(self.trees[0].root.dot))
         if not any(signature == b"SP" for signature, entry in root_entries):
             raise Unsupported("no Rock Ridge")
