@@ -175,7 +175,8 @@ def _width(field):
 
 def _edge_value(rng, field, target):
     top = (1 << (8 * _width(field))) - 1
-    value = rng.choice([0, 1, 2, 15, 16, 17, 32, 33, 34, 0x7F, 0x80, 0xFF, top, top - 1, top >> 1, (top >> 1) + 1,
+    value = rng.choice([0, 1, 2, 3, 4, 5, 8, 15, 16, 17, 32, 33, 34, 0x7F, 0x80, 0xFF, top, top - 1, top >> 1,
+                        (top >> 1) + 1,
                         target.blocks - 1, target.blocks, target.blocks + 1, len(target.data), BLOCK, BLOCK + 1,
                         rng.randrange(top + 1)])
     return value & top

@@ -35,6 +35,7 @@ BLOCK = 2048
 
 
 HEAD_BYTES = 65536  # System Area (16 blocks) + the volume descriptor area a grown ISO rewrites (16 blocks)
+DESCRIPTOR_BLOCK = SYSTEM_AREA_BYTES // BLOCK  # 16: the volume descriptor set starts here
 
 STANDARD_ID = b"CD001"
 VD_BOOT, VD_PRIMARY, VD_SUPPLEMENTARY, VD_TERMINATOR = 0, 1, 2, 255
@@ -374,7 +375,7 @@ def next_writable_block(iso: str) -> int:
     volume size in the primary volume descriptor), rounded up to 32 blocks, as libisoburn does when it grows
     an ISO image in a file."""
     with open(iso, "rb") as handle:
-        handle.seek(16 * BLOCK)
+        handle.seek(DESCRIPTOR_BLOCK * BLOCK)
         pvd = handle.read(BLOCK)
     if len(pvd) < BLOCK or _descriptor(pvd, iso) != VD_PRIMARY:
         raise image_error("%s has no ISO 9660 primary volume descriptor." % iso,

@@ -116,7 +116,8 @@ class Tree(object):
         self._read_dir(self.root, 0)
 
     def _read(self, extent: int, size: int) -> bytes:
-        if size > _MAX_DIR_BYTES or extent * BLOCK + size > self.file_size or extent < 16:
+        if size > _MAX_DIR_BYTES or extent * BLOCK + size > self.file_size \
+                or extent < ecma119.DESCRIPTOR_BLOCK:
             raise Unsupported("a directory extent outside the ISO (block %d, %d bytes)" % (extent, size))
         self.bytes_read += size
         if self.bytes_read > _MAX_TREE_BYTES:
@@ -314,7 +315,7 @@ class Session(object):
     @staticmethod
     def _descriptors(head: bytes) -> List[bytearray]:
         descriptors = []
-        for block in range(16, HEAD_BYTES // BLOCK):
+        for block in range(ecma119.DESCRIPTOR_BLOCK, HEAD_BYTES // BLOCK):
             data = bytearray(head[block * BLOCK:(block + 1) * BLOCK])
             if not ecma119.is_descriptor(data):
                 raise Unsupported("no volume descriptor set in block %d" % block)
@@ -505,6 +506,6 @@ class Session(object):
     def head(self) -> bytes:
         """The output's first 64 KiB: the input's, with the new volume descriptors in blocks 16 on."""
         head = bytearray(self.input_head)
-        for index, descriptor in enumerate(self.descriptors):
-            head[(16 + index) * BLOCK:(17 + index) * BLOCK] = descriptor
+        for block, descriptor in enumerate(self.descriptors, ecma119.DESCRIPTOR_BLOCK):
+            head[block * BLOCK:(block + 1) * BLOCK] = descriptor
         return bytes(head)
