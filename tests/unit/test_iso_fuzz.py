@@ -164,7 +164,8 @@ class Target(object):
             if not tree.joliet:
                 for position, signature, size in _system_use_entries(self.data, offset):
                     self.regions["rock-ridge"].append(Structure(
-                        position, size, _fields(SystemUseEntry) + _SUSP_FIELDS.get(signature, [])))
+                        position, size, _fields(SystemUseEntry) + _SUSP_FIELDS.get(signature, []),
+                        signature=signature))
 
 
 # ------------------------------------------------------------------------------------------- the mutations
@@ -515,3 +516,52 @@ def test_fuzz_case_is_reproducible(targets):
     assert (one.category, one.what, one.readers) == (two.category, two.what, two.readers)
     with open(targets[0].work, "rb") as handle:
         assert handle.read() == targets[0].data  # restored after each case
+
+
+def _finding(target, damage):
+    """The patches (and truncated length) of a damage the fuzzer found the readers of ded517c failing on."""
+    pvd = ecma119.DESCRIPTOR_BLOCK * BLOCK
+    size = VolumeDescriptor.VOLUME_SPACE_SIZE
+    files = [s for s in target.regions["record"] if DirectoryRecord.DATA_LENGTH.number(target.data, s.offset)
+             and not DirectoryRecord.FLAGS.number(target.data, s.offset) & DirectoryRecord.FLAG_DIRECTORY]
+    name = [s for s in target.regions["rock-ridge"] if s.about["signature"] == b"NM"][0]
+    return {
+        # IndexError: an NM entry of 4 bytes has no flags byte
+        "nm-without-flags": ([(name.offset + SystemUseEntry.LENGTH.offset, SystemUseEntry.LENGTH.encode(4))], None),
+        # struct.error: the volume size plus the append block does not fit 32 bits
+        "volume-size-max": ([(pvd + size.offset, size.encode(0xFFFFFFFF))], None),
+        # a session in the head, over the descriptors
+        "volume-size-zero": ([(pvd + size.offset, size.encode(0))], None),
+        # a session appended after the end of a truncated file, its data a hole
+        "truncated": ([], len(target.data) - 4 * BLOCK),
+        # a session written over a file's data
+        "file-past-volume": ([(files[0].offset + DirectoryRecord.DATA_LENGTH.offset,
+                               DirectoryRecord.DATA_LENGTH.encode(len(target.data)))], None),
+    }[damage]
+
+
+@pytest.mark.parametrize("damage,readers", [
+    ("nm-without-flags", {"session": "a record without a single plain Rock Ridge name"}),
+    ("volume-size-max", {"grown_head": "larger than an ISO 9660 volume can be",
+                         "session": "a volume of 4294967295 blocks in a file of"}),
+    ("volume-size-zero", {"session": "a file or directory past the end of the volume"}),
+    ("truncated", {"session": "a volume of 1009 blocks in a file of"}),
+    ("file-past-volume", {"session": "a file or directory past the end of the volume"}),
+])
+def test_fuzzer_findings_stay_fixed(targets, damage, readers):
+    """The crashes and wrong sessions the fuzzer found, each refused with a reason now."""
+    target = {t.name: t for t in targets}.get("hybrid")
+    if target is None:
+        pytest.skip("needs the hybrid ISO (GRUB tools)")
+    patches, length = _finding(target, damage)
+    _apply(target, patches, length)
+    try:
+        calls = {"grown_head": (ecma119.grown_head, _read_head(target.work), target.work, 1024),
+                 "session": (iso_session.Session, target.work, "FUZZ", target.mappings, EPOCH)}
+        for reader, why in readers.items():
+            function, args = calls[reader][0], calls[reader][1:]
+            with pytest.raises(CustomizerError) as info:
+                function(*args)
+            assert why in str(info.value), (reader, str(info.value))
+    finally:
+        _restore(target, patches, length)
