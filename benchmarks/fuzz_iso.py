@@ -47,11 +47,14 @@ def main():
     parser.add_argument("--cases", type=int, default=100000)
     parser.add_argument("--seed", type=int, default=fuzz.SEED)
     parser.add_argument("--case", help="replay one case, TARGET:INDEX (as printed), and show what it did")
-    parser.add_argument("--work", help="work directory (default: a temporary one, removed afterwards)")
+    parser.add_argument("--work", help="keep the ISOs in a new directory below this one (default: a temporary "
+                                       "directory, removed afterwards)")
     args = parser.parse_args()
     if test_iso_media.XORRISO is None:
         sys.exit("xorriso is not installed (apt-get install xorriso)")
-    work = args.work or tempfile.mkdtemp(prefix="fuzz-iso-")
+    if args.work:
+        os.makedirs(args.work, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="fuzz-iso-", dir=args.work)  # kept with --work
     try:
         start = time.monotonic()
         targets = fuzz.build_targets(_hybrid(work), os.path.join(work, "targets"))
