@@ -14,6 +14,21 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._iso import ecm
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader, media
 
+
+def volume_label(iso):
+    """The volume id of an ISO as xorriso reads it, or None for a file that is not ISO 9660 (a test helper: the
+    library has no use for it)."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import is_iso9660
+    if not is_iso9660(iso):
+        return None
+    result = subprocess.run(["xorriso", "-indev", iso, "-pvd_info"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            universal_newlines=True, check=False)
+    for line in result.stdout.splitlines():
+        if line.startswith("Volume Id"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
 BASE = ["xorriso", "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-volid", "LIVE_X",
         "-joliet", "-joliet-long", "-rational-rock", "-graft-points"]
 BIOS = ["-eltorito-boot", "boot/grub/bios.img", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
@@ -191,16 +206,16 @@ def test_read_text(plain_iso, tmp_path):
 
 @needs_xorriso
 def test_volume_label(plain_iso, tmp_path):
-    assert iso_media.volume_label(plain_iso) == "TEST"
-    assert iso_media.volume_label(make_iso(tmp_path, "other", {"x": "x"}, label="LIVE_ABC-1")) == "LIVE_ABC-1"
+    assert volume_label(plain_iso) == "TEST"
+    assert volume_label(make_iso(tmp_path, "other", {"x": "x"}, label="LIVE_ABC-1")) == "LIVE_ABC-1"
 
 
 @needs_xorriso
 def test_volume_label_not_an_iso(tmp_path):
     junk = tmp_path / "junk.iso"
     junk.write_bytes(b"\x00" * 100000)
-    assert iso_media.volume_label(str(junk)) is None
-    assert iso_media.volume_label(str(tmp_path / "missing.iso")) is None
+    assert volume_label(str(junk)) is None
+    assert volume_label(str(tmp_path / "missing.iso")) is None
 
 
 @needs_xorriso
@@ -294,7 +309,7 @@ def test_remaster_to_new_file(plain_iso, tmp_path):
             outputs.append(handle.read())
     assert outputs[0] == outputs[1]  # reproducible with source_date_epoch
     out = str(tmp_path / "out1.iso")
-    assert iso_media.volume_label(out) == "NEW_LABEL"
+    assert volume_label(out) == "NEW_LABEL"
     assert sorted(iso_media.list_files(out)) == ["/README", "/liveiso/config.json", "/sub/a.txt", "/sub/it's.txt"]
     work = str(tmp_path)
     assert iso_media.read_text(out, "/sub/a.txt", work) == "A2\n"
@@ -303,7 +318,7 @@ def test_remaster_to_new_file(plain_iso, tmp_path):
     # the input is untouched
     with open(plain_iso, "rb") as handle:
         assert handle.read() == original
-    assert iso_media.volume_label(plain_iso) == "TEST"
+    assert volume_label(plain_iso) == "TEST"
 
 
 @needs_xorriso
@@ -312,7 +327,7 @@ def test_remaster_in_place(plain_copy, tmp_path):
     size = os.path.getsize(plain_copy)
     iso_media.remaster(plain_copy, plain_copy, "GROWN", [(os.path.join(host, "new.txt"), "/extra/new.txt")])
     assert os.path.getsize(plain_copy) > size  # grown: a new session appended
-    assert iso_media.volume_label(plain_copy) == "GROWN"
+    assert volume_label(plain_copy) == "GROWN"
     assert sorted(iso_media.list_files(plain_copy)) == ["/README", "/extra/new.txt", "/sub/a.txt",
                                                         "/sub/deep/b.bin", "/sub/it's.txt"]
     assert iso_media.read_text(plain_copy, "/extra/new.txt", str(tmp_path)) == "new\n"
@@ -364,7 +379,7 @@ def el_torito(iso):
 
 def test_write_iso_bios_uefi(hybrid_isos):
     iso = hybrid_isos["both"]
-    assert iso_media.volume_label(iso) == "HYB_BOTH"
+    assert volume_label(iso) == "HYB_BOTH"
     assert sorted(iso_media.list_files(iso)) == ["/boot/grub/bios.img", "/boot/grub/efiboot.img", "/boot/vmlinuz"]
     assert el_torito(iso) == ["/boot/grub/bios.img", "/boot/grub/efiboot.img"]
     with open(iso, "rb") as handle:
@@ -373,7 +388,7 @@ def test_write_iso_bios_uefi(hybrid_isos):
 
 def test_write_iso_uefi_only_and_reproducible(hybrid_isos):
     assert el_torito(hybrid_isos["uefi"]) == ["/boot/grub/efiboot.img"]
-    assert iso_media.volume_label(hybrid_isos["uefi"]) == "SAME"
+    assert volume_label(hybrid_isos["uefi"]) == "SAME"
     with open(hybrid_isos["uefi"], "rb") as one, open(hybrid_isos["uefi-again"], "rb") as two:
         assert one.read() == two.read()  # same inputs and epoch: same bytes
 
@@ -405,7 +420,7 @@ def test_grown_in_place_keeps_system_area_and_efi_partition(hybrid_isos, tmp_pat
     assert len(new) > len(old)
     assert new[:ecma119.SYSTEM_AREA_BYTES] == old[:ecma119.SYSTEM_AREA_BYTES]
     assert _has_efi_partition(grown)
-    assert iso_media.volume_label(grown) == "GROWN"
+    assert volume_label(grown) == "GROWN"
     assert "/cloud-init-data/meta-data" in iso_media.list_files(grown)
     assert el_torito(grown) == el_torito(hybrid_isos[name])
     # only the volume descriptors (blocks 16-31) change in place: the EFI and BIOS boot images stay where
@@ -456,7 +471,7 @@ def test_grown_file_is_what_xorriso_grows_in_place(hybrid_isos, tmp_path, monkey
         assert got == want, "first differing block: %d" % next(
             i // 2048 for i in range(0, len(want), 2048) if want[i:i + 2048] != got[i:i + 2048])
         assert sha256 == hashlib.sha256(got).hexdigest()
-        assert iso_media.volume_label(ours) == "GROWN%d" % generation
+        assert volume_label(ours) == "GROWN%d" % generation
         assert el_torito(ours) == el_torito(hybrid_isos[name])
         assert _has_efi_partition(ours)
         source = ours
@@ -566,7 +581,7 @@ def test_session_written_here_reads_as_xorrisos(hybrid_isos, tmp_path, name):
             data = handle.read()
         assert sha256 == hashlib.sha256(data).hexdigest()
         assert data[:ecma119.SYSTEM_AREA_BYTES] == original[:ecma119.SYSTEM_AREA_BYTES]
-        assert iso_media.volume_label(ours) == "SITE%d" % generation
+        assert volume_label(ours) == "SITE%d" % generation
         assert el_torito(ours) == el_torito(hybrid_isos[name])
         assert _has_efi_partition(ours)
         report = subprocess.run(["xorriso", "-indev", ours, "-report_system_area", "plain"], check=True,
@@ -736,3 +751,73 @@ def test_session_dates_out_of_range_are_left_to_xorriso(hybrid_isos, tmp_path):
     with pytest.raises(iso_session.Unsupported) as info:
         iso_session.Session(hybrid_isos["both"], "L", [(os.path.join(host, "f"), "/f")])
     assert "a date a directory record cannot hold (2191)" in str(info.value)
+
+
+# ---------------------------------------------------------------- who writes the session: grow(writer=...)
+
+def test_session_writer_values():
+    """SessionWriter members, their plain strings, and a clear error for anything else."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
+    writers = grown_iso.SessionWriter
+    assert [w.value for w in writers] == ["auto", "here", "xorriso"]
+    for writer in writers:
+        assert grown_iso.session_writer(writer.value) is writer is grown_iso.session_writer(writer)
+        assert writer == writer.value and writer.__doc__
+    with pytest.raises(ValueError) as info:
+        grown_iso.session_writer("python")
+    assert "writer must be one of auto, here, xorriso, not 'python'" in str(info.value)
+
+
+@pytest.mark.parametrize("as_enum", [False, True], ids=["string", "enum"])
+def test_grow_writer_xorriso_bypasses_the_writer_here(hybrid_isos, tmp_path, monkeypatch, as_enum):
+    """writer="xorriso" never reads the ISO with the writer here; xorriso's output is a valid grown ISO."""
+    import hashlib
+
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the session writer here was asked")
+
+    monkeypatch.setattr(grown_iso.iso_session, "Session", refuse)
+    host = make_tree(tmp_path / "host", SITE)
+    out = str(tmp_path / "out.iso")
+    writer = grown_iso.SessionWriter.XORRISO if as_enum else "xorriso"
+    how, sha256, who = grown_iso.grow(hybrid_isos["both"], out, str(tmp_path / "s"), "VIA_XORRISO",
+                                      _site_mappings(host), source_date_epoch=1700000000, writer=writer)
+    assert who == "xorriso: asked for" and how in ("copy", "reflink")
+    with open(out, "rb") as handle:
+        data = handle.read()
+    assert sha256 == hashlib.sha256(data).hexdigest()
+    assert len(data) > os.path.getsize(hybrid_isos["both"])  # grown: the input, then a session
+    assert volume_label(out) == "VIA_XORRISO"
+    rock_ridge, joliet = _tree(out)
+    assert rock_ridge["/cloud-init-data/user-data"] == joliet["/cloud-init-data/user-data"] == \
+        SITE["user-data"].encode()
+    assert rock_ridge["/boot/vmlinuz"] == SITE["grub.cfg"].encode()
+    assert el_torito(out) == el_torito(hybrid_isos["both"]) and _has_efi_partition(out)
+
+
+@pytest.mark.parametrize("as_enum", [False, True], ids=["string", "enum"])
+def test_grow_writer_here_fails_clearly_instead_of_falling_back(hybrid_isos, tmp_path, monkeypatch, as_enum):
+    """writer="here" on a change the writer here does not make: an ImageError that says why, no xorriso run and
+    no output; "auto" lets xorriso do the same change."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown as grown_iso
+    from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
+    host = make_tree(tmp_path / "host", {"f": "content\n"})
+    mappings = [(os.path.join(host, "f"), "/x/a-b"), (os.path.join(host, "f"), "/x/a_b")]
+    out = str(tmp_path / "out.iso")
+    remaster = iso_media.remaster
+
+    def no_xorriso(*args, **kwargs):
+        raise AssertionError("xorriso was asked")
+
+    monkeypatch.setattr(grown_iso.iso_media, "remaster", no_xorriso)
+    writer = grown_iso.SessionWriter.HERE if as_enum else "here"
+    with pytest.raises(ImageError) as info:
+        grown_iso.grow(hybrid_isos["both"], out, str(tmp_path / "s"), "L", mappings, writer=writer)
+    assert isinstance(info.value, iso_session.Unsupported)
+    assert str(info.value) == "'a_b' would share its ISO 9660 name with another entry"
+    assert not os.path.exists(out)
+    monkeypatch.setattr(grown_iso.iso_media, "remaster", remaster)
+    assert grown_iso.grow(hybrid_isos["both"], out, str(tmp_path / "s"), "L", mappings)[2] == \
+        "xorriso: " + str(info.value)

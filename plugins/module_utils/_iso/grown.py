@@ -28,6 +28,8 @@ import functools
 import hashlib
 import os
 import threading
+from enum import Enum
+from typing import Optional, Protocol, Tuple, Union
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import clone_or_copy, copy_range, reflink
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import hash_range
@@ -35,53 +37,93 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._iso import ecm
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
 
+Mappings = iso_media.Mappings  # [(host path, media path)]
+Grown = Tuple[str, Optional[str], str]  # ("reflink" or "copy", sha256 or None, who wrote the session)
+
+
+class SessionWriter(str, Enum):
+    """Who writes the new session of :func:`grow` (``writer=``; the plain strings are accepted as well)."""
+
+    AUTO = "auto"
+    """The session writer here (:mod:`.session`) where the ISO and the changes have the shape it writes, else
+    xorriso; the third value :func:`grow` returns says which (with xorriso: why)."""
+    HERE = "here"
+    """The session writer here, or nothing: an ISO or a change it does not write raises
+    :class:`.session.Unsupported` (an :class:`ImageError` whose message names the shape) instead of falling
+    back to xorriso. For tests and benchmarks, and to make sure no xorriso write is paid for."""
+    XORRISO = "xorriso"
+    """xorriso, without trying the writer here (the ISO is not even read by it)."""
+
+
+def session_writer(writer: Union[SessionWriter, str]) -> SessionWriter:
+    """``writer`` as a :class:`SessionWriter`; ``ValueError`` naming the accepted values for another string."""
+    try:
+        return SessionWriter(writer)
+    except ValueError:
+        raise ValueError("writer must be one of %s, not %r" % (", ".join(w.value for w in SessionWriter), writer)) \
+            from None
+
+
+class _Remaster(Protocol):
+    """:func:`.xorriso.remaster` with every argument bound but the devices and ``grow_at``."""
+
+    def __call__(self, indev: str, outdev: str, *, grow_at: Optional[int] = None) -> None:
+        ...
+
 
 class _Copier(threading.Thread):
     """clone_or_copy in a thread; its result or error is picked up by :meth:`finish`. With ``sync`` the copy is
     then written to disk (fdatasync) in the same thread, while the caller still hashes: the build's final
     fsync of the output then has only the head and the new session left to write."""
 
-    def __init__(self, source, dest, length, sync=False):
+    def __init__(self, source: str, dest: str, length: int, sync: bool = False) -> None:
         super().__init__(name="copy-input", daemon=True)
         self.source, self.dest, self.length, self.sync = source, dest, length, sync
         self.cancel = threading.Event()
-        self.how, self.error = None, None
+        self.how = ""  # "reflink" or "copy", once done
+        self.error: Optional[BaseException] = None
 
-    def run(self):
+    def run(self) -> None:
         try:
-            self.how = clone_or_copy(self.source, self.dest, length=self.length, cancel=self.cancel)
+            self.how = clone_or_copy(
+                self.source, self.dest, length=self.length, cancel=self.cancel)
             if self.sync and not self.cancel.is_set():
                 with open(self.dest, "rb") as handle:
                     os.fdatasync(handle.fileno())
         except BaseException as exc:  # re-raised in the calling thread
             self.error = exc
 
-    def finish(self):
+    def finish(self) -> str:
         self.join()
         if self.error is not None:
             raise self.error
         return self.how
 
-    def stop(self):
+    def stop(self) -> None:
         self.cancel.set()
         self.join()
 
 
-def grow(source, dest, session, label, mappings, source_date_epoch=None, checksum=True, writer="auto"):
+def grow(source: str, dest: str, session: str, label: str, mappings: Mappings,
+         source_date_epoch: Optional[int] = None, checksum: bool = True,
+         writer: Union[SessionWriter, str] = SessionWriter.AUTO) -> Grown:
     """Write ``dest`` as ``source`` grown by ``mappings`` [(host path, media path)]; ``session`` is a work
     file for xorriso. Returns (``"reflink"`` or ``"copy"``, sha256 of ``dest`` or None, who wrote the session:
     ``"here"`` or ``"xorriso: <why>"``).
 
-    The session is written here (:mod:`iso_session`) when the ISO's trees have the shape this collection's
-    ISOs have (``writer="auto"``); otherwise, or with ``writer="xorriso"``, by xorriso. The input's System Area
-    (MBR, GPT, boot code) is kept verbatim either way: every block it points at is unchanged.
+    ``writer`` (a :class:`SessionWriter` or its value) says who writes the session. With ``"auto"`` (the
+    default) it is written here (:mod:`iso_session`) when the ISO's trees have the shape this collection's ISOs
+    have, otherwise by xorriso; with ``"xorriso"`` by xorriso. With ``"here"`` nothing falls back: a shape the
+    writer here does not write raises :class:`iso_session.Unsupported`, an :class:`ImageError` whose message
+    says which (the same words ``"auto"`` returns after ``"xorriso: "``). Another value: ``ValueError``. The
+    input's System Area (MBR, GPT, boot code) is kept verbatim either way: every block it points at is unchanged.
     """
-    why = "asked for"
-    if writer != "xorriso":
+    chosen, why = session_writer(writer), "asked for"
+    if chosen is not SessionWriter.XORRISO:
         try:
             planned = iso_session.Session(source, label, mappings, source_date_epoch)
         except iso_session.Unsupported as exc:
-            if writer == "here":
+            if chosen is SessionWriter.HERE:
                 raise
             why = str(exc)
         else:
@@ -91,7 +133,8 @@ def grow(source, dest, session, label, mappings, source_date_epoch=None, checksu
     return how, sha256, "xorriso: " + why
 
 
-def _write_session(source, dest, planned, checksum):
+def _write_session(source: str, dest: str, planned: iso_session.Session,
+                   checksum: bool) -> Tuple[str, Optional[str]]:
     """The kernel copies (or clones) the input in a thread while the output is hashed from its parts; then the
     new volume descriptors and the session go into the copy."""
     append_at = planned.start * ecma119.BLOCK
@@ -102,7 +145,8 @@ def _write_session(source, dest, planned, checksum):
         sha256 = None
         if checksum:
             digest = hashlib.sha256(head)
-            hash_range(digest, source, ecma119.HEAD_BYTES, append_at)
+            hash_range(
+                digest, source, ecma119.HEAD_BYTES, append_at)
             position = append_at
             for offset, piece in planned.pieces:
                 digest.update(bytes(offset - position))
@@ -110,7 +154,8 @@ def _write_session(source, dest, planned, checksum):
                     digest.update(piece)
                     position = offset + len(piece)
                 else:
-                    hash_range(digest, piece[0], 0, piece[1])
+                    hash_range(
+                        digest, piece[0], 0, piece[1])
                     position = offset + piece[1]
             digest.update(bytes(planned.end - position))  # the padding
             sha256 = digest.hexdigest()
@@ -124,12 +169,14 @@ def _write_session(source, dest, planned, checksum):
             if isinstance(piece, bytes):
                 os.pwrite(out.fileno(), piece, offset)
             else:
-                copy_range(piece[0], piece[1], out.fileno(), offset)
+                copy_range(
+                    piece[0], piece[1], out.fileno(), offset)
         os.ftruncate(out.fileno(), planned.end)
     return how, sha256
 
 
-def _grow_with_xorriso(source, dest, session, label, mappings, source_date_epoch, checksum):
+def _grow_with_xorriso(source: str, dest: str, session: str, label: str, mappings: Mappings,
+                       source_date_epoch: Optional[int], checksum: bool) -> Tuple[str, Optional[str]]:
     """Where reflinks work, xorriso grows the clone in place (``-dev``); elsewhere it writes the new session
     beside the copy."""
     append_at = ecma119.next_writable_block(source) * ecma119.BLOCK
@@ -145,13 +192,15 @@ def _grow_with_xorriso(source, dest, session, label, mappings, source_date_epoch
         # whose pages are in the cache (the copy's blocks are shared, but its inode has no cached pages)
         digest = hashlib.sha256()
         hash_range(digest, dest, 0, ecma119.HEAD_BYTES)
-        hash_range(digest, source, ecma119.HEAD_BYTES, append_at)
+        hash_range(
+            digest, source, ecma119.HEAD_BYTES, append_at)
         hash_range(digest, dest, append_at)
         return "reflink", digest.hexdigest()
     return "copy", _grow_beside_copy(source, dest, session, append_at, xorriso, checksum)
 
 
-def _grow_beside_copy(source, dest, session, append_at, xorriso, checksum):
+def _grow_beside_copy(source: str, dest: str, session: str, append_at: int, xorriso: _Remaster,
+                      checksum: bool) -> Optional[str]:
     """The kernel copies the input in a thread while ``xorriso`` writes the new session to ``session`` and the
     output is hashed from its parts; then the head and the session go into the copy."""
     grow_at = append_at // ecma119.BLOCK
@@ -165,7 +214,8 @@ def _grow_beside_copy(source, dest, session, append_at, xorriso, checksum):
         sha256 = None
         if checksum:
             digest = hashlib.sha256(head)
-            hash_range(digest, source, ecma119.HEAD_BYTES, append_at)
+            hash_range(
+                digest, source, ecma119.HEAD_BYTES, append_at)
             hash_range(digest, session)
             sha256 = digest.hexdigest()
         copier.finish()
@@ -175,5 +225,6 @@ def _grow_beside_copy(source, dest, session, append_at, xorriso, checksum):
     with open(dest, "r+b", buffering=0) as out:
         os.ftruncate(out.fileno(), append_at)
         os.pwrite(out.fileno(), head, 0)
-        copy_range(session, os.path.getsize(session), out.fileno(), append_at)
+        copy_range(
+            session, os.path.getsize(session), out.fileno(), append_at)
     return sha256

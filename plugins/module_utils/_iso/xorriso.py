@@ -13,30 +13,39 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Collection, List, Optional, Sequence, Tuple
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import run, source_date_env
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.tools import BOOT_HYBRID_IMG
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats import is_iso9660
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso.ecma119 import SYSTEM_AREA_BYTES
 
+Grafts = Sequence[Tuple[str, str]]  # [(path on media, host path)]
+Mappings = Sequence[Tuple[str, str]]  # [(host path, media path)]
 
-def graft_escape(path):
+
+def graft_escape(path: str) -> str:
     """Escape a path for an ``-as mkisofs -graft-points`` pathspec (``=`` and ``\\``)."""
     return path.replace("\\", "\\\\").replace("=", "\\=")
 
 
-def mkisofs_argv(output, label, grafts, boot_modes, bios_image=None, efi_image=None, source_date_epoch=None):
-    """argv for a hybrid ISO. ``grafts`` is [(path on media, host path)]; boot images must be among them."""
+def mkisofs_argv(output: str, label: str, grafts: Grafts, boot_modes: Collection[str], bios_image: Optional[str] = None,
+                 efi_image: Optional[str] = None, source_date_epoch: Optional[int] = None) -> List[str]:
+    """argv for a hybrid ISO. ``grafts`` is [(path on media, host path)]; boot images must be among them (the
+    BIOS one with ``"bios"`` in ``boot_modes``, the EFI one with ``"uefi"``: ``ValueError`` without)."""
     argv = ["xorriso", "-as", "mkisofs", "-iso-level", "3", "-full-iso9660-filenames", "-volid", label,
             "-joliet", "-joliet-long", "-rational-rock", "-graft-points"]
     if source_date_epoch is not None:
         # Directories that graft points create have no source file: without this they get "now".
         argv += ["--set_all_file_dates", "=%d" % source_date_epoch]
     if "bios" in boot_modes:
+        if bios_image is None:
+            raise ValueError("a BIOS boot needs bios_image")
         argv += ["-eltorito-boot", bios_image.lstrip("/"), "-no-emul-boot", "-boot-load-size", "4",
                  "-boot-info-table", "--grub2-boot-info", "--grub2-mbr", BOOT_HYBRID_IMG]
     if "uefi" in boot_modes:
+        if efi_image is None:
+            raise ValueError("a UEFI boot needs efi_image")
         if "bios" in boot_modes:
             argv.append("-eltorito-alt-boot")
         # The EFI image also becomes a GPT "EFI System" partition, so the ISO boots on UEFI when
@@ -48,22 +57,22 @@ def mkisofs_argv(output, label, grafts, boot_modes, bios_image=None, efi_image=N
     return argv
 
 
-def write_iso(output, label, grafts, boot_modes, bios_image=None, efi_image=None, source_date_epoch=None):
+def write_iso(output: str, label: str, grafts: Grafts, boot_modes: Collection[str], bios_image: Optional[str] = None,
+              efi_image: Optional[str] = None, source_date_epoch: Optional[int] = None) -> None:
     run(mkisofs_argv(output, label, grafts, boot_modes, bios_image, efi_image, source_date_epoch),
         extra_env=source_date_env(source_date_epoch),
         what="xorriso (writing the ISO)", timeout=7200)
 
 
-
-
-def save_system_area(iso, dest):
+def save_system_area(iso: str, dest: str) -> str:
     """Copy the ISO's System Area (MBR, GPT, boot code: its first 32 KiB) to ``dest``."""
     with open(iso, "rb") as source, open(dest, "wb") as target:
         target.write(source.read(SYSTEM_AREA_BYTES))
     return dest
 
 
-def remaster_argv(indev, outdev, label, mappings, removals=(), system_area=None, grow_at=None):
+def remaster_argv(indev: str, outdev: str, label: str, mappings: Mappings, removals: Sequence[str] = (),
+                  system_area: Optional[str] = None, grow_at: Optional[int] = None) -> List[str]:
     """argv that writes ``outdev`` as ``indev`` plus ``mappings`` [(host path, media path)], boot setup kept.
 
     With ``indev == outdev`` (``-dev``) the changes are appended to the ISO in place. With ``grow_at`` (a
@@ -95,30 +104,23 @@ def remaster_argv(indev, outdev, label, mappings, removals=(), system_area=None,
     return argv
 
 
-def remaster(indev, outdev, label, mappings, removals=(), source_date_epoch=None, system_area=None, grow_at=None):
+def remaster(indev: str, outdev: str, label: str, mappings: Mappings, removals: Sequence[str] = (),
+             source_date_epoch: Optional[int] = None, system_area: Optional[str] = None,
+             grow_at: Optional[int] = None) -> None:
     run(remaster_argv(indev, outdev, label, mappings, removals, system_area, grow_at),
         extra_env=source_date_env(source_date_epoch),
         what="xorriso (remastering the ISO)", timeout=7200)
 
 
-
-
-
-
-
-
-
-
-
-
-def extract(iso, media_path, dest):
+def extract(iso: str, media_path: str, dest: str) -> str:
     """Copy one file or directory from the ISO to host path ``dest``."""
-    run(["xorriso", "-osirrox", "on", "-indev", iso, "-extract", media_path, dest],
+    run(["xorriso", "-osirrox", "on", "-indev", iso,
+         "-extract", media_path, dest],
         what="xorriso (reading %s from the ISO)" % media_path, timeout=3600)
     return dest
 
 
-def read_text(iso, media_path, workdir):
+def read_text(iso: str, media_path: str, workdir: str) -> Optional[str]:
     """Text of a file on the ISO, or None if it is not there."""
     dest = os.path.join(workdir, "extract-" + re.sub(r"[^A-Za-z0-9]+", "_", media_path))
     try:
@@ -133,27 +135,21 @@ def read_text(iso, media_path, workdir):
     return text
 
 
-def list_files(iso, media_dir="/"):
+def list_files(iso: str, media_dir: str = "/") -> List[str]:
     """Paths of all files below ``media_dir`` on the ISO."""
-    result = run(["xorriso", "-indev", iso, "-find", media_dir, "-type", "f"], check=False)
+    result = run(
+        ["xorriso", "-indev", iso, "-find", media_dir, "-type", "f"], check=False)
+    stdout: str = result.stdout
     paths = []
-    for line in result.stdout.splitlines():
+    for line in stdout.splitlines():
         line = line.strip()
         if line.startswith("'") and line.endswith("'"):
             paths.append(line[1:-1].replace("'\"'\"'", "'"))
     return paths
-
-
-def volume_label(iso):
-    """The volume id of an ISO, or None for a file that is not ISO 9660."""
-    if not is_iso9660(iso):
-        return None
-    result = run(["xorriso", "-indev", iso, "-pvd_info"], check=False)
-    for line in (result.stdout + result.stderr).splitlines():
+    result = run(
+        ["xorriso", "-indev", iso, "-pvd_info"], check=False)
+    output: str = result.stdout + result.stderr
+    for line in output.splitlines():
         if line.startswith("Volume Id"):
             return line.split(":", 1)[1].strip()
     return None
-
-
-
-
