@@ -76,7 +76,7 @@ def main():
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
     print("\n%d cases in %.1f s (%.2f ms a case), seed %d\n" % (args.cases, seconds, 1000 * seconds / args.cases,
-                                                                 args.seed))
+                                                                args.seed))
     for key, count in sorted(counts.items()):
         print("%8d  %s" % (count, key))
     print("\nslowest: %s" % slowest)

@@ -234,7 +234,7 @@ def _uses_dhcp(h, host):
     """Does the host get an address by DHCP (no interfaces configured, or one with dhcp4)?"""
     interfaces = _as_list(h.get('cloudinit_interfaces'), host, 'cloudinit_interfaces')
     return not interfaces or any(isinstance(i, Mapping) and _truthy(i.get('dhcp4', False), host,
-                                                                     'cloudinit_interfaces[].dhcp4')
+                                                                    'cloudinit_interfaces[].dhcp4')
                                  for i in interfaces)
 
 

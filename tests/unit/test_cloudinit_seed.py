@@ -616,7 +616,7 @@ def test_glue_handler_result(tmp_path):
     assert HASH2 not in repr(result["diff"])
     assert (tmp_path / "seed" / "meta-data").read_text() == "instance-id: i-glue\n"
     again = module_glue.cloudinit_seed(FakeModule(tmp_path, user_data={"users": [{"name": "ops", "passwd": HASH2}]},
-                                                   meta_data="instance-id: i-glue\n"))
+                                                  meta_data="instance-id: i-glue\n"))
     assert again["changed"] is False and again["changed_files"] == []
     assert "diff" not in again
 
@@ -654,7 +654,7 @@ def test_write_seed_removes_a_file_no_longer_rendered(tmp_path):
     changed, diffs = seed.write_seed(str(tmp_path), fewer, check_mode=True)
     assert changed == ["network-config"] and (tmp_path / "network-config").exists()
     assert diffs[0]["before"] == files["network-config"] and diffs[0]["after"] == ""
-    changed, _ = seed.write_seed(str(tmp_path), fewer)
+    changed = seed.write_seed(str(tmp_path), fewer)[0]
     assert changed == ["network-config"]
     assert read_all(tmp_path) == fewer
     assert seed.write_seed(str(tmp_path), fewer) == ([], [])
@@ -728,7 +728,7 @@ def test_module_result_holds_plain_strings(tmp_path):
     def walk(value):
         if isinstance(value, dict):
             for key, item in value.items():
-                assert type(key) is str
+                assert type(key) is str  # pylint: disable=unidiomatic-typecheck  # exactly str, not an enum
                 walk(item)
         elif isinstance(value, list):
             for item in value:

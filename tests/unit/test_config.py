@@ -620,7 +620,7 @@ def test_yaml_decimal_readings_of_octal_are_refused(value):
 
 def test_closed_sets_parse_to_their_enums():
     got = parse_config({"os": {"users": [{"name": "ann", "password": {"type": "hashed-forced-expiration",
-                                                                        "value": HASH}}],
+                                                                      "value": HASH}}],
                                "modules": [{"name": "floppy", "loadMode": "disable"}]},
                         "iso": {"initramfsType": "full-os"}})
     password = got.os.users[0].password

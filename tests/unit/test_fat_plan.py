@@ -130,7 +130,7 @@ def test_entry_kinds_name_their_mtools_removal():
     from ansible_collections.liveiso.customizer.plugins.module_utils._image.fat import EntryKind
     assert (EntryKind.DIR.mtools_remove, EntryKind.FILE.mtools_remove) == ("mdeltree", "mdel")
     removals = plan_writeback({"a": D, "a/f": F(), "g": F()}, {})[0]
-    assert removals == [("dir", "a"), ("file", "g")] and all(isinstance(kind, EntryKind) for kind, _ in removals)
+    assert removals == [("dir", "a"), ("file", "g")] and all(isinstance(entry[0], EntryKind) for entry in removals)
 
 
 def test_snapshot_states(tmp_path):

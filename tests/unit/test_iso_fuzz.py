@@ -159,7 +159,7 @@ class Target(object):
             self.regions["joliet" if tree.joliet else "record"].append(record)
             is_dir = DirectoryRecord.FLAGS.number(self.data, offset) & DirectoryRecord.FLAG_DIRECTORY
             if is_dir and ecma119.record_identifier(self.data, offset) not in (DirectoryRecord.DOT,
-                                                                                DirectoryRecord.DOTDOT):
+                                                                               DirectoryRecord.DOTDOT):
                 self.regions["loop"].append(record)
             if not tree.joliet:
                 for position, signature, size in _system_use_entries(self.data, offset):

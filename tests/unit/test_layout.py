@@ -8,6 +8,7 @@ side by side (neither imports the other). Only module_glue (and the modules) may
 
 import ast
 import os
+import sys
 
 import pytest
 
@@ -74,6 +75,6 @@ def test_the_layer_test_can_fail(tmp_path, monkeypatch):
     bad = tmp_path / "_core"
     bad.mkdir()
     (bad / "bad.py").write_text("from %s._outputs.disk import customize_image\n" % PKG)
-    monkeypatch.setattr(__import__(__name__), "LIB", str(tmp_path))
+    monkeypatch.setattr(sys.modules[__name__], "LIB", str(tmp_path))
     with pytest.raises(AssertionError, match="up, or across"):
         test_imports_go_down_or_sideways(os.path.join("_core", "bad.py"))

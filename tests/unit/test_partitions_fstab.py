@@ -15,6 +15,7 @@ def is_esp(partition):
     """Is ``partition`` an EFI system partition, by its type or its FAT label (the table's types checked here)?"""
     return partition.type_id in ESP_TYPES or (partition.fstype == "vfat" and partition.label.upper() in ("ESP", "EFI"))
 
+
 GPT = {
     "partitiontable": {
         "label": "gpt",

@@ -70,7 +70,8 @@ def run(tmp_path, play, inventory=EXAMPLE, extra=()):
     for item in extra:
         argv += ["-e", item]
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
-                          env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"))
+                          env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                                   ANSIBLE_DEPRECATION_WARNINGS="true"))
     return proc.returncode, proc.stdout.decode()
 
 

@@ -202,7 +202,7 @@ def _bindep():
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
-            name, _, rest = line.partition(" ")
+            name, _sep, rest = line.partition(" ")
             found[name] = set(rest.strip().strip("[]").split())
     return found
 

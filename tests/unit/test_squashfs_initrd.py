@@ -37,7 +37,7 @@ def test_mksquashfs_argv_defaults():
 def test_mksquashfs_argv_xz_bcj():
     assert squashfs.mksquashfs_argv("/r", "/d", "xz") == [
         "mksquashfs", "/r", "/d", "-noappend", "-no-progress", "-xattrs", "-comp", "xz", "-Xbcj", "x86",
-        ] + FSTAB + ["-wildcards", "-e"] + EXCLUDES
+    ] + FSTAB + ["-wildcards", "-e"] + EXCLUDES
 
 
 def test_mksquashfs_argv_gzip_lz4():

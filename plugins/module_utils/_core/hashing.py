@@ -15,7 +15,8 @@ CHUNK: int = 4 << 20
 class Digest(Protocol):
     """What :func:`hash_range` feeds: a hashlib object."""
 
-    def update(self, data: Union[bytes, memoryview], /) -> None: ...
+    def update(self, data: Union[bytes, memoryview], /) -> None:
+        ...
 
 
 D = TypeVar("D", bound=Digest)

@@ -15,4 +15,5 @@ from typing import ContextManager, Protocol
 class StepTimer(Protocol):
     """What runs named, timed steps: ``with build.step("install-packages"): ...`` (``_build.build.Build``)."""
 
-    def step(self, name: str) -> ContextManager[None]: ...
+    def step(self, name: str) -> ContextManager[None]:
+        ...

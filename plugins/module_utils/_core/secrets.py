@@ -19,11 +19,13 @@ def register_secret(value: object) -> None:
 
 
 @overload
-def redact(text: str) -> str: ...
+def redact(text: str) -> str:
+    ...
 
 
 @overload
-def redact(text: None) -> None: ...
+def redact(text: None) -> None:
+    ...
 
 
 def redact(text: Optional[str]) -> Optional[str]:

@@ -77,7 +77,7 @@ def fstab_root_subvolume(fstab_text: str) -> Optional[str]:
         if len(fields) < 4 or fields[0].startswith("#") or fields[1] != "/":
             continue
         for option in fields[3].split(","):
-            key, _, value = option.partition("=")
+            key, _sep, value = option.partition("=")
             if key == "subvol" and value:
                 return value.strip("/")
             if key == "subvolid" and value:

@@ -182,7 +182,7 @@ def update_boot_configs(chroot: Chroot, args: Sequence[str]) -> List[str]:
     """Append ``args`` in every boot configuration the image has; return the image paths changed."""
     changed: List[str] = []
     targets: List[Tuple[str, Callable[[str, Sequence[str]], str]]] = [(path, append_to_grub_cfg)
-                                                                       for path in GRUB_CONFIGS]
+                                                                      for path in GRUB_CONFIGS]
     entries = chroot.path("/boot/loader/entries")
     if os.path.isdir(entries):
         targets += [("/boot/loader/entries/" + name, append_to_bls_entry)

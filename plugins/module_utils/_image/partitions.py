@@ -37,7 +37,7 @@ class Partition(object):
         """Does an fstab device spec (UUID=, LABEL=, PARTUUID=, PARTLABEL=) name this partition?"""
         if "=" not in spec:
             return False
-        key, _, value = spec.partition("=")
+        key, _sep, value = spec.partition("=")
         value = value.strip('"')
         key = key.upper()
         if key == "UUID":
@@ -88,7 +88,7 @@ def probe_filesystem(image: str, partition: Partition) -> Partition:
         argv += ["--size", str(partition.size)]
     result = run(argv + [image], check=False)
     for line in result.stdout.splitlines():
-        key, _, value = line.partition("=")
+        key, _sep, value = line.partition("=")
         if key == "TYPE":
             partition.fstype = value
         elif key == "UUID":

@@ -45,7 +45,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._image.partitio
 )
 
 SKIP_FSTYPES: Set[str] = {"swap", "proc", "sysfs", "tmpfs", "devpts", "nfs", "nfs4", "cifs", "none", "overlay", "bind",
-                "efivarfs", "debugfs", "securityfs", "cgroup", "cgroup2"}
+                          "efivarfs", "debugfs", "securityfs", "cgroup", "cgroup2"}
 
 
 class MountMode(StrEnum):

@@ -27,7 +27,7 @@ LIVE_MODULE: str = "dmsquash-live"
 DRACUT_LIVE_MEDIUM: str = "/run/initramfs/live"
 # Drivers a live medium may sit behind (CD, USB stick, virtio, SATA, NVMe), and its filesystems.
 DRIVERS: Tuple[str, ...] = ("sr_mod", "cdrom", "isofs", "loop", "squashfs", "overlay", "usb_storage", "uas", "sd_mod",
-           "virtio_blk", "virtio_scsi", "virtio_pci", "ahci", "nvme", "xhci_pci", "ehci_pci")
+                            "virtio_blk", "virtio_scsi", "virtio_pci", "ahci", "nvme", "xhci_pci", "ehci_pci")
 WORK: str = "/run/liveiso-initrd"
 
 
