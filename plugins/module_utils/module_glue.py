@@ -18,7 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import traceback
-from typing import Any, Callable, Dict
+from typing import TYPE_CHECKING, Any, Callable, Dict, NoReturn, Protocol, Set
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
@@ -28,8 +28,33 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors im
 )
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import redact
 
+if TYPE_CHECKING:  # imported where they are used: a missing PyYAML is reported by run_module
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
+    from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest
+
+Result = Dict[str, Any]  # what a handler returns: the module's exit_json keys
+
+
+class Module(Protocol):
+    """What the glue uses of an ``AnsibleModule``."""
+
+    params: Dict[str, Any]
+    check_mode: bool
+    no_log_values: Set[str]
+    _diff: bool
+
+    def fail_json(self, **kwargs: Any) -> NoReturn:
+        ...
+
+    def exit_json(self, **kwargs: Any) -> NoReturn:
+        ...
+
+    def warn(self, warning: str) -> None:
+        ...
+
+
 # Options of every image-building module (doc fragment build).
-BUILD_OPTIONS = dict(
+BUILD_OPTIONS: Dict[str, Dict[str, Any]] = dict(
     config_dir=dict(type='path'),
     build_dir=dict(type='path'),
     force=dict(type='bool', default=False),
@@ -37,7 +62,7 @@ BUILD_OPTIONS = dict(
 )
 
 # Options of Live ISO output, shared by liveos_iso and image_customize (doc fragment live_iso).
-LIVE_ISO_OPTIONS = dict(
+LIVE_ISO_OPTIONS: Dict[str, Dict[str, Any]] = dict(
     volume_label=dict(type='str'),
     compression=dict(type='str', choices=['zstd', 'xz', 'gzip', 'lz4']),
     compression_level=dict(type='int'),
@@ -48,7 +73,7 @@ LIVE_ISO_OPTIONS = dict(
 )
 
 
-def _live_request(module: Any, config: Any) -> Any:
+def _live_request(module: Module, config: "Config") -> "LiveIsoRequest":
     from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest
     params = module.params
     return LiveIsoRequest(
@@ -69,7 +94,7 @@ def _live_request(module: Any, config: Any) -> Any:
     )
 
 
-def image_customize(module: Any) -> Dict[str, Any]:
+def image_customize(module: Module) -> Result:
     """The image_customize module: a disk image out, or a Live ISO with ``output_format: iso``."""
     from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import load_config
     from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.disk import (
@@ -97,7 +122,7 @@ def image_customize(module: Any) -> Dict[str, Any]:
     ))
 
 
-def liveos_iso(module: Any) -> Dict[str, Any]:
+def liveos_iso(module: Module) -> Result:
     """The liveos_iso module: a Live ISO out of a disk image or a Live ISO."""
     from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import load_config
     from ansible_collections.liveiso.customizer.plugins.module_utils._outputs.live_iso import build_live_iso
@@ -106,7 +131,7 @@ def liveos_iso(module: Any) -> Dict[str, Any]:
     return build_live_iso(_live_request(module, config))
 
 
-def cloudinit_seed(module: Any) -> Dict[str, Any]:
+def cloudinit_seed(module: Module) -> Result:
     """The cloudinit_seed module: the params become a SeedRequest for the library's make_seed()."""
     from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.make import SeedRequest, make_seed
     params = module.params
@@ -117,12 +142,12 @@ def cloudinit_seed(module: Any) -> Dict[str, Any]:
         live_medium_path=params['live_medium_path'], validate_with_image=params['validate_with_image'],
         show_secrets=params['show_secrets'], check_mode=module.check_mode, diff=module._diff)
     try:
-        return make_seed(request)
+        return dict(make_seed(request))
     finally:
         module.no_log_values.update(secrets.registered())
 
 
-def run_module(module: Any, handler: Callable[[Any], Dict[str, Any]]) -> None:
+def run_module(module: Module, handler: Callable[[Module], Result]) -> None:
     """Run ``handler(module)`` (one of the functions above) and report: exit_json, or fail_json once."""
     name = getattr(handler, '__name__', 'module')
     try:

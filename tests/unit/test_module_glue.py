@@ -78,6 +78,7 @@ def test_other_errors_are_internal_with_the_trace_and_secrets_masked():
     assert "hunter2-secret" not in result["exception"] and "Traceback" in result["exception"]
     assert "hunter2-secret" in module.no_log_values
     # an OSError that is not the user's (EBADF: our bug) is internal too
+
     def bug(module):
         raise OSError(errno.EBADF, "Bad file descriptor")
     result = failure(bug)[0]

@@ -20,54 +20,65 @@ import signal
 import tempfile
 import threading
 import time
+from types import TracebackType
+from typing import Callable, ContextManager, Iterator, List, Optional, Protocol, Sequence, Type, TypedDict
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import sha256_file
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.signals import signals_held, signals_raise
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.faults import _inject_fault_during
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import check_output_path, require_root
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.workdir import (
     release_stale, temp_prefix, work_directory)
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import require_tools
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import sha256_file
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import check_output_path, require_root
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.faults import _inject_fault_during
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import require_tools
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.signals import signals_held, signals_raise
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.media import WorkFiles
 
 
+class StepTiming(TypedDict):
+    """One entry of the result's ``steps``: a step's name and how long it ran."""
+
+    name: str
+    seconds: float
 
 
+class BuildSteps(WorkFiles, Protocol):
+    """What the customization and Live ISO steps need of a :class:`Build`: named, timed steps and paths in
+    the work directory."""
+
+    def step(self, name: str) -> ContextManager[None]:
+        """``with build.step("install-packages"):`` times and logs the block as one step."""
 
 
-
-
-
-
-
-
-def _out_of_space(exc):
+def _out_of_space(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return True
     return isinstance(exc, CommandError) and "no space left on device" in str(exc).lower()
 
 
-
-
-
-
 class Build(object):
     """``with Build(output, build_dir) as build:`` ... ``build.publish(tmp)``."""
 
-    def __init__(self, output, build_dir=None, tools=()):
-        self.output = os.path.abspath(output)
-        self.build_dir = os.path.abspath(build_dir) if build_dir else None
-        self.tools = tools
-        self.steps = []
-        self.workdir = None
-        self.log_path = None
-        self._handler = None
-        self._stack = None
-        self._temp_outputs = []
-        self.recovered = []
+    def __init__(self, output: str, build_dir: Optional[str] = None, tools: Sequence[str] = ()) -> None:
+        self.output: str = os.path.abspath(output)
+        self.build_dir: Optional[str] = os.path.abspath(build_dir) if build_dir else None
+        self.tools: Sequence[str] = tools
+        self.steps: List[StepTiming] = []
+        self.log_path: Optional[str] = None  # set on entering
+        self.recovered: List[str] = []  # what killed builds left, released on entering
+        self._workdir: Optional[str] = None
+        self._handler: Optional[logging.Handler] = None
+        self._stack: contextlib.ExitStack = contextlib.ExitStack()
+        self._temp_outputs: List[str] = []
 
-    def __enter__(self):
+    @property
+    def workdir(self) -> str:
+        """The work directory (it exists while the build is entered)."""
+        if self._workdir is None:
+            raise RuntimeError("the work directory of a build exists only inside its with block")
+        return self._workdir
+
+    def __enter__(self) -> Build:
         require_root()
         require_tools(*self.tools)
         check_output_path(self.output)
@@ -79,9 +90,9 @@ class Build(object):
             self._stack.enter_context(signals_raise())
             # what builds killed with SIGKILL left here (mounts, loop devices, temp files) goes first
             self.recovered = release_stale([os.path.dirname(self.output)]) if self.build_dir else []
-            self.workdir, released = self._stack.enter_context(work_directory(parent, self.output))
+            self._workdir, released = self._stack.enter_context(work_directory(parent, self.output))
             self.recovered += released
-            self.log_path = os.path.join(self.build_dir or self.workdir,
+            self.log_path = os.path.join(self.build_dir or self._workdir,
                                          os.path.basename(self.output) + ".build.log")
             self._handler = logging.FileHandler(self.log_path, mode="w")
             self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -94,23 +105,26 @@ class Build(object):
             raise
         return self
 
-    def __exit__(self, *exc):
-        return self._stack.__exit__(*exc)
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 traceback: Optional[TracebackType]) -> Optional[bool]:
+        return self._stack.__exit__(exc_type, exc, traceback)
 
-    def _detach_log(self):
-        LOG.removeHandler(self._handler)
-        self._handler.close()
+    def _detach_log(self) -> None:
+        if self._handler is not None:
+            LOG.removeHandler(self._handler)
+            self._handler.close()
 
-    def _remove_temp_outputs(self):
+    def _remove_temp_outputs(self) -> None:
         for path in self._temp_outputs:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
 
-    def path(self, *parts):
+    def path(self, *parts: str) -> str:
+        """A path in the work directory."""
         return os.path.join(self.workdir, *parts)
 
     @contextlib.contextmanager
-    def step(self, name):
+    def step(self, name: str) -> Iterator[None]:
         """Time and log one named step; its seconds go into the result."""
         LOG.info("==> %s", name)
         start = time.monotonic()
@@ -132,7 +146,7 @@ class Build(object):
             if hook and hook == name:  # test-only fault injection (hardening tests)
                 os.kill(os.getpid(), signal.SIGTERM)
 
-    def temp_output(self):
+    def temp_output(self) -> str:
         """A fresh path next to the output, removed on exit unless published."""
         fd, tmp = tempfile.mkstemp(prefix=temp_prefix(self.output),
                                    dir=os.path.dirname(self.output))
@@ -140,15 +154,15 @@ class Build(object):
         self._temp_outputs.append(tmp)
         return tmp
 
-    def checksum(self, tmp, known=None, compute=True):
+    def checksum(self, tmp: str, known: Optional[str] = None, compute: bool = True) -> Optional[str]:
         """sha256 of ``tmp``, hashed while the kernel writes it to disk (fsync in a second thread).
 
         ``known``: the sha256 that the step which wrote ``tmp`` computed from the bytes it wrote (the fast
         path hashes while it copies); then this only syncs, as it does (returning None) without ``compute``.
         """
-        errors = []
+        errors: List[OSError] = []
 
-        def sync():
+        def sync() -> None:
             try:
                 with open(tmp, "rb") as handle:
                     os.fsync(handle.fileno())
@@ -164,7 +178,7 @@ class Build(object):
             if errors:
                 raise errors[0]
 
-    def commit(self, tmp, write_stamp):
+    def commit(self, tmp: str, write_stamp: Callable[[], object]) -> None:
         """The commit point: publish ``tmp`` and write its stamp as one unit.
 
         SIGTERM/SIGINT are held for these two calls: a build interrupted before them leaves the previous
@@ -174,7 +188,7 @@ class Build(object):
             self.publish(tmp)
             write_stamp()
 
-    def publish(self, tmp):
+    def publish(self, tmp: str) -> None:
         """Atomically move ``tmp`` (from :meth:`temp_output`) to the output path."""
         os.chmod(tmp, 0o644)
         with open(tmp, "rb") as handle:

@@ -12,7 +12,7 @@ import signal
 import threading
 
 
-def _inject_fault_during(name):
+def _inject_fault_during(name: str) -> None:
     """Test-only fault injection: ``LIVEISO_TEST_SIGNAL_DURING_STEP=<step>[:<seconds>[:<SIGNAL>]]`` sends
     the signal (default SIGTERM) to this process that many seconds (default 1) after the step starts, while
     its commands run. SIGKILL leaves everything behind, as a real ``kill -9`` does."""
@@ -21,7 +21,7 @@ def _inject_fault_during(name):
     if not hook or parts[0] != name:
         return
     delay = float(parts[1]) if len(parts) > 1 and parts[1] else 1.0
-    sig = getattr(signal, parts[2]) if len(parts) > 2 else signal.SIGTERM
+    sig: int = getattr(signal, parts[2]) if len(parts) > 2 else signal.SIGTERM
     timer = threading.Timer(delay, os.kill, (os.getpid(), sig))
     timer.daemon = True
     timer.start()

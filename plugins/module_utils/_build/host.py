@@ -6,16 +6,18 @@
 from __future__ import annotations
 
 import os
+from typing import Dict, List, Mapping, Tuple
+
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import HostError
 
 
-def require_root():
+def require_root() -> None:
     if os.geteuid() != 0:
         raise HostError("liveiso.customizer must run as root: it attaches loop devices, mounts filesystems "
                         "and runs a chroot.", "Run the task with become: true.")
 
 
-def check_output_path(output):
+def check_output_path(output: str) -> None:
     directory = os.path.dirname(os.path.abspath(output)) or "."
     if not os.path.isdir(directory):
         raise HostError("output directory %s does not exist." % directory, "Create it first.")
@@ -26,23 +28,23 @@ def check_output_path(output):
         raise HostError("output %s is a directory." % output, "Give a file path for output.")
 
 
-def free_bytes(directory):
+def free_bytes(directory: str) -> int:
     st = os.statvfs(directory)
     return st.f_bavail * st.f_frsize
 
 
-def allocated_bytes(path):
+def allocated_bytes(path: str) -> int:
     """Bytes a file occupies on disk (a sparse image counts its data only)."""
     return os.stat(path).st_blocks * 512
 
 
-def ensure_space(needs):
+def ensure_space(needs: Mapping[str, int]) -> None:
     """``needs`` is {directory: bytes}; fail clearly before a build that cannot fit.
 
     Directories on the same filesystem add up. The figures are estimates from the input's size: a build
     that fits them can still run out (its ENOSPC is reported the same way by :meth:`Build.step`).
     """
-    by_device = {}
+    by_device: Dict[int, Tuple[List[str], int]] = {}
     for directory, needed in needs.items():
         device = os.stat(directory).st_dev
         dirs, total = by_device.get(device, ([], 0))

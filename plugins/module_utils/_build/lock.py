@@ -9,11 +9,13 @@ import contextlib
 import fcntl
 import os
 import time
+from typing import Iterator
+
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 
 
 @contextlib.contextmanager
-def output_lock(output, check_mode=False):
+def output_lock(output: str, check_mode: bool = False) -> Iterator[float]:
     """Serialise builds of the same output: a second build waits for the first, then finds it current.
 
     The lock is ``flock`` on ``.<output name>.liveiso-lock`` beside the output: the kernel drops it when its

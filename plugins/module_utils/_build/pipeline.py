@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Dict, List, Optional, Protocol, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Protocol, Sequence, TypeVar
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import Build
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import Build, StepTiming
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import check_output_path
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.lock import output_lock
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp import (
@@ -30,19 +30,44 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors im
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
 
-Result = Dict[str, Any]
+Result = Dict[str, Any]  # the module result (the keys of every outcome, and each pipeline's own)
 
 
 class Request(Protocol):
     """What every build request has (the pipelines' own requests add their options)."""
 
-    image: str
-    output: str
-    config: Config
-    build_dir: Optional[str]
-    force: bool
-    check_mode: bool
-    checksum: bool
+    @property
+    def image(self) -> str:
+        ...
+
+    @property
+    def output(self) -> str:
+        ...
+
+    @property
+    def config(self) -> Config:
+        ...
+
+    @property
+    def build_dir(self) -> Optional[str]:
+        ...
+
+    @property
+    def force(self) -> bool:
+        ...
+
+    @property
+    def check_mode(self) -> bool:
+        ...
+
+    @property
+    def checksum(self) -> bool:
+        ...
+
+
+RequestT = TypeVar("RequestT", bound=Request)
+RequestT_contra = TypeVar("RequestT_contra", bound=Request, contravariant=True)
+InfoT = TypeVar("InfoT")  # what a pipeline's inspect() found: the other methods get it back
 
 
 @dataclasses.dataclass
@@ -53,36 +78,41 @@ class Made:
     sha256: Optional[str]
     msg: str
     notes: List[str] = dataclasses.field(default_factory=list)
-    result: Result = dataclasses.field(default_factory=dict)  # extra result keys
-    stamp: Result = dataclasses.field(default_factory=dict)  # extra stamp keys (Stamp.details)
+    result: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # extra result keys
+    stamp: Dict[str, Any] = dataclasses.field(default_factory=dict)  # extra stamp keys (Stamp.details)
 
 
-class Pipeline(Protocol):
-    """One output kind."""
+class Pipeline(Protocol[RequestT_contra, InfoT]):
+    """One output kind, for requests of type ``RequestT_contra``; its :meth:`inspect` returns an ``InfoT``."""
 
-    kind: str  # the stamp's and digest's kind: image_customize, liveos_iso
-    tools: Sequence[str]  # host tools checked before anything is done
+    @property
+    def kind(self) -> str:
+        """The stamp's and digest's kind: image_customize, liveos_iso."""
 
-    def inspect(self, request: Any) -> Any:
+    @property
+    def tools(self) -> Sequence[str]:
+        """Host tools checked before anything is done."""
+
+    def inspect(self, request: RequestT_contra) -> InfoT:
         """Validate ``request`` and look at its input (no writes); the value is passed to the other methods."""
 
-    def options(self, request: Any, info: Any) -> Dict[str, Any]:
+    def options(self, request: RequestT_contra, info: InfoT) -> Mapping[str, object]:
         """The output options that enter the digest (not the config: it always does)."""
 
-    def base_result(self, request: Any, info: Any) -> Result:
+    def base_result(self, request: RequestT_contra, info: InfoT) -> Result:
         """Result keys every outcome has (up to date, check mode, built)."""
 
     def current_result(self, stamp: Stamp) -> Result:
         """Extra result keys of an up-to-date output, from its stamp."""
 
-    def planned_steps(self, request: Any, info: Any) -> List[str]:
+    def planned_steps(self, request: RequestT_contra, info: InfoT) -> List[str]:
         """The steps a build would run (check mode)."""
 
-    def make(self, build: Build, request: Any, info: Any, digest: str) -> Made:
+    def make(self, build: Build, request: RequestT_contra, info: InfoT, digest: str) -> Made:
         """Build the output into a temp file of ``build``."""
 
 
-def run_build(pipeline: Pipeline, request: Any) -> Result:
+def run_build(pipeline: Pipeline[RequestT, InfoT], request: RequestT) -> Result:
     """Build ``request`` with ``pipeline`` if its output is not up to date; return the module result."""
     info = pipeline.inspect(request)
     output = os.path.abspath(request.output)
@@ -96,7 +126,7 @@ def run_build(pipeline: Pipeline, request: Any) -> Result:
     return result
 
 
-def _run_locked(pipeline: Pipeline, request: Any, info: Any, output: str) -> Result:
+def _run_locked(pipeline: Pipeline[RequestT, InfoT], request: RequestT, info: InfoT, output: str) -> Result:
     stamp = read_stamp(output)
     input_sha, input_identity = input_checksum(request.image, stamp)
     digest = build_digest(pipeline.kind, input_sha, request.config, pipeline.options(request, info),
@@ -109,8 +139,8 @@ def _run_locked(pipeline: Pipeline, request: Any, info: Any, output: str) -> Res
         result.update(pipeline.current_result(stamp))
         return result
     if request.check_mode:
-        result.update(changed=True, steps=[{"name": n, "seconds": 0} for n in pipeline.planned_steps(request, info)],
-                      msg="%s would be built" % output)
+        planned: List[StepTiming] = [{"name": n, "seconds": 0} for n in pipeline.planned_steps(request, info)]
+        result.update(changed=True, steps=planned, msg="%s would be built" % output)
         return result
     with Build(output, request.build_dir, pipeline.tools) as build:
         made = pipeline.make(build, request, info, digest)

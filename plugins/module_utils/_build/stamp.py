@@ -17,7 +17,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import atomic_write
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import (
@@ -26,12 +26,19 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing i
     tree_digest,
 )
 
-STAMP_SUFFIX = ".liveiso.json"
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
+
+STAMP_SUFFIX: str = ".liveiso.json"
 
 
-def _jsonable(value):
-    if dataclasses.is_dataclass(value):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+def _jsonable(value: object) -> object:
+    """``value`` as JSON data: dataclass instances as mappings of their fields, tuples as lists (other leaves
+    as they are: the digest's ``json.dumps`` writes them with ``str``)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _fields(value)
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -39,11 +46,15 @@ def _jsonable(value):
     return value
 
 
-def stamp_path(output):
+def _fields(value: DataclassInstance) -> Dict[str, object]:
+    return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+
+
+def stamp_path(output: str) -> str:
     return output + STAMP_SUFFIX
 
 
-STAMP_FORMAT = 2  # 1: stamps of 0.1.0 before the typed model (no "format" key); read the same way
+STAMP_FORMAT: int = 2  # 1: stamps of 0.1.0 before the typed model (no "format" key); read the same way
 
 
 @dataclasses.dataclass
@@ -126,17 +137,18 @@ def input_checksum(path: str, previous_stamp: Optional[Stamp]) -> Tuple[str, Lis
     return sha256_file(path), identity
 
 
-def build_digest(kind, input_sha256, config, options, version):
+def build_digest(kind: str, input_sha256: str, config: Config, options: Mapping[str, Any], version: str) -> str:
     """The identity of a build. ``config`` is the typed Config; secrets enter only as part of a hash."""
-    payload = {
+    config_data = _fields(config)
+    config_data.pop("base_dir", None)
+    payload: Dict[str, object] = {
         "kind": kind,
         "input": input_sha256,
-        "config": _jsonable(config),
+        "config": config_data,
         "files": {path: tree_digest(path) for path in config.referenced_files()},
         "options": options,
         "version": version,
     }
-    payload["config"].pop("base_dir", None)
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 

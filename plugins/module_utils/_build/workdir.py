@@ -20,6 +20,7 @@ import re
 import shutil
 import socket
 import tempfile
+from typing import Iterable, Iterator, List, Optional, Pattern, Set, Tuple
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import is_mounted, mounts_under, unmount
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.loop import detach_loop, loops_backed_by
@@ -27,13 +28,13 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._image.ledger i
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import run
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 
-WORKDIR_PREFIX = ".liveiso-build-"
-MARKER = ".liveiso-build"
-LEDGER = "resources.ledger"
-TEMP_RE = re.compile(r"\.(?P<name>.+)\.tmp-(?P<pid>\d+)@(?P<host>[^@/]*)-[^-/]+\Z")
+WORKDIR_PREFIX: str = ".liveiso-build-"
+MARKER: str = ".liveiso-build"
+LEDGER: str = "resources.ledger"
+TEMP_RE: Pattern[str] = re.compile(r"\.(?P<name>.+)\.tmp-(?P<pid>\d+)@(?P<host>[^@/]*)-[^-/]+\Z")
 
 
-def process_start_time(pid):
+def process_start_time(pid: int) -> Optional[str]:
     """The kernel's start time of ``pid`` (clock ticks since boot), or None if there is no such process."""
     try:
         with open("/proc/%d/stat" % pid) as handle:
@@ -43,22 +44,22 @@ def process_start_time(pid):
     return stat.rsplit(")", 1)[1].split()[19]  # field 22 counted from the pid
 
 
-def this_host():
+def this_host() -> str:
     return socket.gethostname().replace("@", "_").replace("/", "_")
 
 
-def temp_prefix(output):
+def temp_prefix(output: str) -> str:
     """Name prefix of a build's temp output beside ``output``: it names the owner (pid@host)."""
     return ".%s.tmp-%d@%s-" % (os.path.basename(output), os.getpid(), this_host())
 
 
-def marker_text(pid=None):
+def marker_text(pid: Optional[int] = None) -> str:
     """pid, its start time and this host: a shared (NFS) directory may hold other hosts' builds."""
     pid = pid or os.getpid()
     return "%d\n%s\n%s\n" % (pid, process_start_time(pid) or "", this_host())
 
 
-def owner_alive(pid, start_time=None):
+def owner_alive(pid: int, start_time: Optional[str] = None) -> bool:
     """Is the process that wrote a marker still running (and not a later process reusing its pid)?"""
     current = process_start_time(pid)
     if current is None:
@@ -66,7 +67,7 @@ def owner_alive(pid, start_time=None):
     return not start_time or current == start_time
 
 
-def _read_marker(workdir):
+def _read_marker(workdir: str) -> Tuple[Optional[int], Optional[str], Optional[str]]:
     """(pid, start time, host) from a work dir's marker; (None, None, None) if unreadable."""
     try:
         with open(os.path.join(workdir, MARKER)) as handle:
@@ -77,25 +78,25 @@ def _read_marker(workdir):
         return None, None, None
 
 
-def _loop_backing(device):
+def _loop_backing(device: str) -> Optional[str]:
     result = run(["losetup", "--list", "--noheadings", "--output", "BACK-FILE", device], check=False)
     return result.stdout.strip().replace(" (deleted)", "") if result.returncode == 0 else None
 
 
-def release_workdir(workdir):
+def release_workdir(workdir: str) -> str:
     """Release the mounts and loop devices recorded in (or found under) ``workdir``, then remove it.
 
     Returns a description of what was released.
     """
     ledger = read_ledger(os.path.join(workdir, LEDGER))
-    targets = {entry[1] for entry in ledger if entry[0] == "mount" and len(entry) > 1}
+    targets: Set[str] = {entry[1] for entry in ledger if entry[0] == "mount" and len(entry) > 1}
     targets.update(mounts_under(workdir))
     released_mounts = 0
     for target in sorted(targets, key=len, reverse=True):
         if is_mounted(target):
             unmount(target)
             released_mounts += 1
-    loops = [entry[1:3] for entry in ledger if entry[0] == "loop" and len(entry) > 2]
+    loops: List[Tuple[str, ...]] = [entry[1:3] for entry in ledger if entry[0] == "loop" and len(entry) > 2]
     released_loops = 0
     for device, backing in loops:
         if _loop_backing(device) == backing:
@@ -109,7 +110,7 @@ def release_workdir(workdir):
 
 
 @contextlib.contextmanager
-def work_directory(parent, output=""):
+def work_directory(parent: str, output: str = "") -> Iterator[Tuple[str, List[str]]]:
     """A fresh ``.liveiso-build-*`` directory in ``parent``, marked as this process's, recording every loop
     device and mount made while it exists; removed on exit. What killed builds left in ``parent`` is
     released first: ``with work_directory(parent) as (workdir, released):``."""
@@ -127,10 +128,10 @@ def work_directory(parent, output=""):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def release_stale(directories):
+def release_stale(directories: Iterable[str]) -> List[str]:
     """Release what dead builds left in ``directories``; return one line per stale build released."""
-    released = []
-    seen = set()
+    released: List[str] = []
+    seen: Set[str] = set()
     for directory in directories:
         directory = os.path.realpath(directory)
         if directory in seen or not os.path.isdir(directory):

@@ -146,10 +146,3 @@ def list_files(iso: str, media_dir: str = "/") -> List[str]:
         if line.startswith("'") and line.endswith("'"):
             paths.append(line[1:-1].replace("'\"'\"'", "'"))
     return paths
-    result = run(
-        ["xorriso", "-indev", iso, "-pvd_info"], check=False)
-    output: str = result.stdout + result.stderr
-    for line in output.splitlines():
-        if line.startswith("Volume Id"):
-            return line.split(":", 1)[1].strip()
-    return None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional, Pattern, Protocol, Sequence, Tuple
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
@@ -20,16 +20,25 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._iso.xorriso im
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
 
-SAVED_CONFIG = "/liveiso/config.json"
+if TYPE_CHECKING:
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import FileSpec
+    from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan import LivePlan
+
+SAVED_CONFIG: str = "/liveiso/config.json"
+ROOTFS: str = "/liveos/rootfs.img"
+MIC_GRUB_CFG: str = "/boot/grub2/grub.cfg"
+LABEL_RE: Pattern[str] = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")  # use .match: anchored at both ends
 
 
-ROOTFS = "/liveos/rootfs.img"
+Graft = Tuple[str, str]  # (media path, host path): a file the ISO carries and where it is on the host
 
 
-MIC_GRUB_CFG = "/boot/grub2/grub.cfg"
+class WorkFiles(Protocol):
+    """What :func:`media_metadata` and :func:`additional_file_grafts` need of a build (``_build.build.Build``):
+    paths in its work directory."""
 
-
-LABEL_RE = re.compile(r"[A-Za-z0-9_-]{1,32}\Z")  # use .match: anchored at both ends
+    def path(self, *parts: str) -> str:
+        """The path of ``parts`` in the work directory."""
 
 
 class IsoFlavour(StrEnum):
@@ -47,10 +56,10 @@ class LiveIso(object):
     """What an existing Live ISO is: ours (with its saved config) or the reference tool's layout."""
 
     def __init__(self, path: str, flavour: IsoFlavour, saved: Optional[SavedConfig], files: List[str]) -> None:
-        self.path = path
-        self.flavour = flavour
-        self.saved = saved  # None for the reference tool's layout
-        self.files = files
+        self.path: str = path
+        self.flavour: IsoFlavour = flavour
+        self.saved: Optional[SavedConfig] = saved  # None for the reference tool's layout
+        self.files: List[str] = files
 
 
 def open_live_iso(path: str, workdir: str) -> LiveIso:
@@ -72,14 +81,14 @@ def open_live_iso(path: str, workdir: str) -> LiveIso:
                      "Give a disk image, or a Live ISO made by liveiso.customizer or the Image Customizer.")
 
 
-def _write(path, text, mtime=None):
+def _write(path: str, text: str, mtime: Optional[int] = None) -> str:
     with open(path, "w") as handle:
         handle.write(text)
     set_mtime(path, mtime)
     return path
 
 
-def media_metadata(build, plan, epoch):
+def media_metadata(build: WorkFiles, plan: LivePlan, epoch: Optional[int]) -> List[Graft]:
     """Host files for grub.cfg, the saved config and the .disk markers: [(media path, host path)]."""
     meta = build.path("media-meta")
     os.makedirs(meta, exist_ok=True)
@@ -93,14 +102,14 @@ def media_metadata(build, plan, epoch):
     ]
 
 
-def additional_file_grafts(build, specs, epoch):
+def additional_file_grafts(build: WorkFiles, specs: Sequence[FileSpec], epoch: Optional[int]) -> List[Graft]:
     """[(media path, host path)] for iso.additionalFiles; content entries are written to the build dir."""
-    grafts = []
+    grafts: List[Graft] = []
     for index, spec in enumerate(specs):
         if spec.source:
             grafts.append((spec.destination, spec.source))
         else:
             path = build.path("media-content", "%d" % index)
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            grafts.append((spec.destination, _write(path, spec.content, epoch)))
+            grafts.append((spec.destination, _write(path, spec.content or "", epoch)))  # a spec has one of the two
     return grafts

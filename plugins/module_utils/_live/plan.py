@@ -11,13 +11,17 @@ on a live medium), then the user's extra arguments; earlier ISOs' arguments are 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import sha256_file
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import missing_args
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
+
+if TYPE_CHECKING:
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import FileSpec
+    from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest  # imports this
 
 
 class BootMode(StrEnum):
@@ -48,39 +52,39 @@ class SecureBoot(StrEnum):
         return not (self is SecureBoot.OFF and signed or self is SecureBoot.REQUIRED and not signed)
 
 
-BOOT_MODES = tuple(mode.value for mode in BootMode)
-SECURE_BOOT = tuple(policy.value for policy in SecureBoot)
+BOOT_MODES: Tuple[str, ...] = tuple(mode.value for mode in BootMode)
+SECURE_BOOT: Tuple[str, ...] = tuple(policy.value for policy in SecureBoot)
 
 # Arguments of the disk image's own boot entry that make no sense on a live medium.
-DROPPED_IMAGE_ARGS = ("root=", "ro", "rw", "BOOT_IMAGE=", "initrd=", "rootflags=", "rootfstype=", "resume=",
-                      "rd.live.", "rd.luks.", "rd.lvm.", "rd.md.")
+DROPPED_IMAGE_ARGS: Tuple[str, ...] = ("root=", "ro", "rw", "BOOT_IMAGE=", "initrd=", "rootflags=", "rootfstype=",
+                                       "resume=", "rd.live.", "rd.luks.", "rd.lvm.", "rd.md.")
 
 
-def live_args(label):
+def live_args(label: str) -> List[str]:
     return ["root=live:CDLABEL=%s" % label, "rd.live.image", "rd.live.dir=liveos", "rd.live.squashimg=rootfs.img",
             "rd.live.overlay.overlayfs"]
 
 
-def image_args_for_live(args):
+def image_args_for_live(args: Iterable[str]) -> List[str]:
     return [a for a in args if not any(a == d or (d.endswith("=") or d.endswith(".")) and a.startswith(d)
                                        for d in DROPPED_IMAGE_ARGS)]
 
 
-def merge_files(saved, new_specs):
+def merge_files(saved: Optional[Mapping[str, str]], new_specs: Iterable[FileSpec]) -> Dict[str, str]:
     """{media path: sha256} of the files the ISO carries: earlier ones, then new ones replacing same paths."""
     merged = dict(saved or {})
     for spec in new_specs:
         if spec.source:
             merged[spec.destination] = sha256_file(spec.source)
         else:
-            merged[spec.destination] = hashlib.sha256(spec.content.encode()).hexdigest()
+            merged[spec.destination] = hashlib.sha256((spec.content or "").encode()).hexdigest()  # one of the two
     return merged
 
 
 class LivePlan(object):
     """Everything the ISO's boot config and saved config say: computed once, written by the steps."""
 
-    def __init__(self, request: Any, digest: str, saved: Optional[SavedConfig] = None) -> None:
+    def __init__(self, request: LiveIsoRequest, digest: str, saved: Optional[SavedConfig] = None) -> None:
         saved = saved or SavedConfig()
         self.label: str = request.volume_label or "LIVE_%s" % digest[:10].upper()
         self.boot_id: str = saved.boot_id or digest[:16]
@@ -96,7 +100,7 @@ class LivePlan(object):
         if self.compression_level is None and self.compression == saved.compression:
             self.compression_level = saved.compression_level
 
-    def kernel_args(self):
+    def kernel_args(self) -> List[str]:
         args = live_args(self.label)
         return args + missing_args(args, self.image_args + missing_args(self.image_args, self.extra_args))
 

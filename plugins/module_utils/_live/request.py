@@ -7,7 +7,7 @@ checked once, with the option name in every message."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
@@ -38,14 +38,15 @@ class LiveIsoRequest:
     checksum: bool = True  # not in options(): it does not change the output
     session_writer: str = "auto"  # who writes the fast path's new session; not in options(): same ISO
 
-    def options(self):
+    def options(self) -> Dict[str, object]:
+        """The options that enter the build's digest."""
         return {"volume_label": self.volume_label, "compression": self.compression,
                 "compression_level": self.compression_level,
                 "boot_modes": list(self.boot_modes) if self.boot_modes else None,
                 "secure_boot": self.secure_boot, "source_date_epoch": self.source_date_epoch}
 
 
-def validate_request(request):
+def validate_request(request: LiveIsoRequest) -> None:
     if request.volume_label is not None and not media.LABEL_RE.match(request.volume_label):
         raise ConfigError("volume_label", "%r is not a valid volume label" % request.volume_label,
                           "Use 1 to 32 characters of A-Z, a-z, 0-9, _ and -.")

@@ -12,11 +12,13 @@ version reads is refused with what to do, never half-understood.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Type, TypeVar
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ImageError
 
-SAVED_CONFIG_FORMAT = 1
+SAVED_CONFIG_FORMAT: int = 1
+
+T = TypeVar("T")
 
 
 def _strings(data: Dict[str, Any], key: str) -> List[str]:
@@ -26,9 +28,11 @@ def _strings(data: Dict[str, Any], key: str) -> List[str]:
     return list(value)
 
 
-def _optional(data: Dict[str, Any], key: str, kind: type) -> Any:
+def _optional(data: Dict[str, Any], key: str, kind: Type[T]) -> Optional[T]:
     value = data.get(key)
-    if value is not None and (not isinstance(value, kind) or isinstance(value, bool) and kind is not bool):
+    if value is None:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         raise ValueError("%s must be a %s" % (key, kind.__name__))
     return value
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import Build
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.build import Build, BuildSteps
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.host import allocated_bytes, ensure_space
-from ansible_collections.liveiso.customizer.plugins.module_utils._build.pipeline import Made, run_build
+from ansible_collections.liveiso.customizer.plugins.module_utils._build.pipeline import Made, Result, run_build
 from ansible_collections.liveiso.customizer.plugins.module_utils._build.stamp import Stamp
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import Config
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import tools
@@ -36,11 +36,15 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps im
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import media
 
-TOOLS = tools.needed_by("image_customize")
+TOOLS: Tuple[str, ...] = tools.needed_by("image_customize")
+
+DiskInfo = Tuple[ImageInfo, str]  # what DiskImagePipeline.inspect found: the input image, the output format
 
 
 @dataclass(frozen=True)
 class CustomizeRequest:
+    """An image_customize build of a disk image (a :class:`~.pipeline.Request`)."""
+
     image: str
     output: str
     config: Config
@@ -51,7 +55,8 @@ class CustomizeRequest:
     checksum: bool = True
 
 
-def resolve_output_format(output, output_format):
+def resolve_output_format(output: str, output_format: Optional[str]) -> str:
+    """The output format: ``output_format``, or the one the output's extension names (``iso`` included)."""
     fmt = output_format or format_from_extension(output)
     if fmt is None:
         raise ConfigError("output_format", "cannot be derived from the output name %s" % os.path.basename(output),
@@ -63,9 +68,7 @@ def resolve_output_format(output, output_format):
     return fmt
 
 
-
-
-def run_customization(build, raw, config, name=None):
+def run_customization(build: BuildSteps, raw: str, config: Config, name: Optional[str] = None) -> List[str]:
     """Mount ``raw``, run every wanted step in order inside its chroot, unmount. Returns step notes."""
     with contextlib.ExitStack() as stack:
         with build.step("mount-image"):
@@ -80,10 +83,10 @@ def run_customization(build, raw, config, name=None):
 class DiskImagePipeline(object):
     """A customized disk image out (raw, qcow2, vhd, vhdx)."""
 
-    kind = "image_customize"
-    tools = TOOLS
+    kind: str = "image_customize"
+    tools: Sequence[str] = TOOLS
 
-    def inspect(self, request: CustomizeRequest) -> Tuple[ImageInfo, str]:
+    def inspect(self, request: CustomizeRequest) -> DiskInfo:
         info = inspect_image(request.image)
         fmt = resolve_output_format(os.path.abspath(request.output), request.output_format)
         if fmt == "iso":
@@ -98,19 +101,19 @@ class DiskImagePipeline(object):
             raise ConfigError("config.iso", "applies only to ISO output", "Remove it, or build with liveos_iso.")
         return info, fmt
 
-    def options(self, request: CustomizeRequest, inspected: Tuple[ImageInfo, str]) -> Dict[str, Any]:
+    def options(self, request: CustomizeRequest, inspected: DiskInfo) -> Dict[str, object]:
         return {"output_format": inspected[1]}
 
-    def base_result(self, request: CustomizeRequest, inspected: Tuple[ImageInfo, str]) -> Dict[str, Any]:
+    def base_result(self, request: CustomizeRequest, inspected: DiskInfo) -> Result:
         return {"output_format": inspected[1], "input_format": inspected[0].format}
 
-    def current_result(self, stamp: Stamp) -> Dict[str, Any]:
+    def current_result(self, stamp: Stamp) -> Result:
         return {}
 
-    def planned_steps(self, request: CustomizeRequest, inspected: Tuple[ImageInfo, str]) -> List[str]:
+    def planned_steps(self, request: CustomizeRequest, inspected: DiskInfo) -> List[str]:
         return planned_steps(request.config)
 
-    def make(self, build: Build, request: CustomizeRequest, inspected: Tuple[ImageInfo, str], digest: str) -> Made:
+    def make(self, build: Build, request: CustomizeRequest, inspected: DiskInfo, digest: str) -> Made:
         info, fmt = inspected
         # the raw work copy in the build dir, the output (about as large) beside it
         estimate = allocated_bytes(request.image) if info.format == "raw" else max(
@@ -131,6 +134,6 @@ class DiskImagePipeline(object):
                     stamp={"output_format": fmt})
 
 
-def customize_image(request: CustomizeRequest) -> Dict[str, Any]:
+def customize_image(request: CustomizeRequest) -> Result:
     """Run the disk image pipeline for ``request``; return the module result."""
     return run_build(DiskImagePipeline(), request)
