@@ -30,7 +30,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Debian packages from bindep.txt (dpkg platform), plus what the tests and demo use.
 HOST_PACKAGES := $(shell sed -n 's/^\([a-z0-9.+-]*\) .*platform:dpkg.*/\1/p' bindep.txt) python3-venv shellcheck openssh-client
 
-.PHONY: help host-deps venv collection unit integration sanity sanity-copy units lint ee molecule test demo galaxy-build \
+.PHONY: help host-deps venv collection unit integration sanity sanity-copy units lint ee molecule test demo galaxy-build typecheck \
 	clean base-image check-leaks conventions changelog-lint galaxy-importer
 
 help:
@@ -141,7 +141,12 @@ galaxy-importer: galaxy-build $(IMPORTER_VENV)/.installed
 	  sys.exit("galaxy-importer found no documentation for the modules: %s" % bad if bad else 0)'
 
 # The checks of the collection as a Galaxy collection, short of the long integration tests.
-conventions: changelog-lint galaxy-importer units
+conventions: changelog-lint galaxy-importer units typecheck
+
+# mypy --strict on the library (mypy.ini); the collection is read through build/collections.
+typecheck: venv collection
+	cd $(COLL_ROOT) && $(abspath $(VENV))/bin/mypy --config-file $(CURDIR)/mypy.ini \
+	  -p ansible_collections.liveiso.customizer.plugins.module_utils
 
 ee: venv galaxy-build
 	PATH=$(VENV)/bin:$$PATH ansible-builder create -f execution-environment.yml -c $(BUILD)/ee-context

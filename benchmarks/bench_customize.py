@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """image_customize against the floor: the same package install run by hand in a chroot.
 
 Ours: a playbook (ansible-playbook, as a user runs it) applying the integration tests' config with every

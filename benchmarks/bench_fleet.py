@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A 20-site fleet from one base ISO: seconds per site against `cp`, the no-change rerun, and reflinks.
 
 1. Base ISO from the cached raw base image (liveos_iso, zstd level 3).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Live ISO builds against the floor, the fast path against cp, and the squashfs compressors.
 
 1. Disk image -> ISO. Floor: the same dracut, mksquashfs, grub-mkimage/mkfs.vfat/mcopy and xorriso commands run

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Shared helpers for the benchmarks: the library on sys.path, the cached base image, timing, results."""
 
 import json

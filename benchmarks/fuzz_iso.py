@@ -1,6 +1,7 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The ISO readers' fuzzer at scale: N damaged ISOs (default 100,000), counts by outcome, the slowest case.
 
-The cases are those of tests/unit/test_iso_fuzz.py (whose unit test runs 2,000 of them): the same ISOs (a
+The cases are those of tests/unit/plugins/module_utils/_iso/test_iso_fuzz.py (whose unit test runs 2,000 of them): the same ISOs (a
 BIOS+UEFI hybrid written by write_iso, a tree-rich ISO, and each grown by a session written here), the same
 seeded mutations (case INDEX of TARGET is always the same damage), the same readers (session.Session,
 ecma119.next_writable_block and grown_head) and the same verdicts: refused with a CustomizerError, or a
@@ -25,7 +26,7 @@ LINK = os.path.join(COLLECTIONS, "ansible_collections", "liveiso", "customizer")
 if not os.path.lexists(LINK):  # as tests/conftest.py does
     os.makedirs(os.path.dirname(LINK), exist_ok=True)
     os.symlink(REPO, LINK)
-sys.path[:0] = [COLLECTIONS, os.path.join(REPO, "tests", "unit"), os.path.join(REPO, "tests")]
+sys.path[:0] = [COLLECTIONS, os.path.join(REPO, "tests", "unit", "plugins", "module_utils", "_iso"), os.path.join(REPO, "tests")]
 
 import test_iso_fuzz as fuzz  # noqa: E402
 import test_iso_media  # noqa: E402

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Print the Markdown tables of docs/performance.md from benchmarks/results/*.json."""
 
 import json

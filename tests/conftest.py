@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Shared pytest set-up: the collection on sys.path, and clear skips for tests that need root."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Boot an ISO under qemu-system-x86_64 (TCG) and read what the guest prints on its serial console.
 
 Used by the boot tests and the benchmarks. KVM is not used (it does not work on our build hosts);

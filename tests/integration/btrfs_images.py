@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """btrfs disk images laid out as distributions install them (built here with btrfs-progs, in about a second).
 
 GPT: an empty ESP, ``/boot`` on ext4, and one btrfs filesystem whose subvolumes hold the OS:

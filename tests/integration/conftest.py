@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures for integration tests: the cached Debian base image, playbook runs, output inspection."""
 
 import contextlib

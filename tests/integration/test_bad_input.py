@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Bad input, table-driven: each case is one module call that must fail with a message naming what is wrong.
 
 Proven for every case of CASES: the task fails (``failed`` is true), its ``msg`` holds the listed substrings,

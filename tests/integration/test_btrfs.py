@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """btrfs roots as distributions install them (Fedora, Ubuntu, openSUSE layouts; btrfs_images.py).
 
 For each layout, in one playbook: image_customize writes a file under /home (it must land in the home

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Faults: SIGTERM/SIGINT at the steps of both pipelines, kill -9 and recovery, a full disk, parallel builds.
 
 After every interrupted build: no mounts, no loop devices, no work directory or temp output left, nothing at

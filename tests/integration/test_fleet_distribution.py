@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """site_iso on several build hosts: the sites (or hosts) are spread over the build_hosts group so that every
 unit is built exactly once. Renders the role's own units template for two build hosts against the example
 inventory's sites (no images are built: this is the distribution logic; tests/integration and molecule build)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Confinement: a hostile image or ISO must never make the build write on the build host.
 
 The disk image is a tiny GPT image whose ext4 root points its symlinks at host paths: ``/etc -> /host/etc``,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """image_customize on the real Debian base image, through ansible-playbook, inspected afterwards."""
 
 import os

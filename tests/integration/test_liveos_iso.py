@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Live OS ISOs: built from the Debian base image, inspected with xorriso, and booted under qemu (TCG).
 
 Each boot checks several things at once (kernel command line, live overlay root, media files, cloud-init

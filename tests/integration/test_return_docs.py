@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every key the modules return in real runs (as root, through ansible-playbook) is in their RETURN docs, with
 the documented type, and the keys documented 'returned: always' are there.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Secrets: a planted password, password hash and private key never appear in results, warnings, errors,
 the verbose ansible-playbook output or the build log, on success and on failure."""
 

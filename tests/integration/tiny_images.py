@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Tiny hand-made inputs for the hardening tests: disk images of a few MiB built in well under a second.
 
 A "tiny Linux root" is an ext4 filesystem holding little more than /etc/os-release: enough for the library to

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Per-build state: work directory, log, step timings, atomic publication (private to this collection).
 
 A :class:`Build` is a context manager. Entering it creates a fresh work

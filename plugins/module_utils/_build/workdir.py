@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Find and release what a killed build left behind (private to this collection).
 
 A build that is killed with SIGKILL (or whose host loses power) cannot unwind its ``with`` blocks: its

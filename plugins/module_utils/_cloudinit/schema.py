@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Validate a NoCloud seed with the cloud-init of the image that will read it (private to this collection).
 
 The image (a disk image, or a Live ISO's squashfs root) is mounted read-only under an overlay, the seed files

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """cloud-init NoCloud seeds: render, validate offline, write idempotently (private to this collection).
 
 A seed is up to four files: meta-data (must carry instance-id), user-data (a cloud-config, a script, MIME

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The configuration model: the reference (Image Customizer) format, validated once (private to this collection).
 
 :func:`load_config` takes the raw mapping (the module's ``config`` option or

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The base of the library's string enums (private to this collection).
 
 A :class:`StrEnum` member is a ``str`` equal to its value, so functions that take a member also take the

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The only way this library starts a process (private to this collection).
 
 ``run()`` takes an argv list (never a shell string), runs it with ``LC_ALL=C``,

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Resolve paths inside an image root as if that root were ``/`` (private to this collection).
 
 Images are untrusted: an absolute symlink ``/etc -> /host/etc`` inside the

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The secret registry (private to this collection): values registered here (passwords, keys) are
 masked as ``********`` wherever the library logs or reports text, and handed to Ansible's ``no_log_values``.
 """

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """SIGTERM/SIGINT handling (private to this collection).
 
 :func:`signals_raise` turns the signals into :class:`BuildInterrupted` so that every ``with`` block

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The host tools and files the library needs, in one table (private to this collection).
 
 :data:`HOST_TOOLS` names each command the library runs (and the host files it reads, such as GRUB's

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Which btrfs subvolume holds an image's OS, the way the filesystem says (private to this collection).
 
 Distributions lay btrfs out differently: Fedora's subvolumes ``root`` and ``home``, Ubuntu's ``@`` and

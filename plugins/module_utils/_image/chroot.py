@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A chroot to customize an image root in (private to this collection).
 
 :func:`chroot_environment` binds ``/dev``, mounts ``/proc``, ``/sys`` and a

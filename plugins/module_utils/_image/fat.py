@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """FAT filesystems without a vfat kernel driver, through mtools (private to this collection).
 
 Hosts and containers whose kernel cannot mount vfat still need to see and

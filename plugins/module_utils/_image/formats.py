@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Disk image formats: detection by content, work copies and exports (private to this collection).
 
 Formats are detected with ``qemu-img info`` (and an ISO 9660 signature check),

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """An image's /etc/fstab: parsing, and finding the partition an fstab source names (UUID=, LABEL=,
 PARTUUID=, PARTLABEL=, /dev/disk/by-*) (private to this collection).
 """

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The recovery ledger (private to this collection): every loop device and mount a build makes is
 recorded in its work directory, so that after a ``kill -9`` the next build releases exactly what the dead
 one held (see ``_build/workdir.py``).

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Loop devices as context managers (private to this collection).
 
 Partition scanning (``losetup -P``) is not relied upon: each partition gets a loop device of its own with

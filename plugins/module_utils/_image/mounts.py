@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Mounts as context managers (private to this collection).
 
 Every mount is released when its ``with`` block ends: on success, on an exception, and on SIGTERM/SIGINT

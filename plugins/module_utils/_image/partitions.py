@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Partition tables and filesystem probes of raw disk images (private to this collection).
 
 The table is read with ``sfdisk -J`` and each filesystem is identified with

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Mount a raw disk image's Linux system the way its own fstab says (private to this collection).
 
 Finds the root filesystem (the Linux filesystem holding ``/etc/os-release``),

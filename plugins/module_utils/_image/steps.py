@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The customization steps, each ``verb_noun(ctx)``, in the reference order (private to this collection).
 
 :data:`OS_STEPS` is the ordered list the pipeline runs while the image has

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """ISO 9660 (ECMA-119) byte layout: blocks, the System Area, volume descriptors of a grown ISO, and the head
 that a grown ISO rewrites (private to this collection).
 

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A Live ISO grown into a new file: the per-site fast path's bytes (private to this collection).
 
 An ISO grown by one session is, byte for byte::
@@ -17,7 +18,7 @@ The session is written by :mod:`iso_session` for ISOs of the shape this collecti
 polls inside every xorriso write were most of a site's cost). For any other shape xorriso writes it: on a
 filesystem with reflinks it grows the clone in place; elsewhere it writes only the new session, to a small
 file of its own ("blind growing": addressed as if it sat at the append block of the input).
-``tests/unit/test_iso_media.py`` checks that the xorriso route gives the ISO ``xorriso -dev`` makes when it
+``tests/unit/plugins/module_utils/_iso/test_iso_media.py`` checks that the xorriso route gives the ISO ``xorriso -dev`` makes when it
 grows a copy of the input in place, and that strict readers (xorriso, pycdlib) see in the session written here
 what xorriso would have written.
 """

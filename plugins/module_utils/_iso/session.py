@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A new ISO 9660 session written here, for the per-site fast path (private to this collection).
 
 The fast path adds or replaces a handful of small media files (seeds, grub.cfg, the saved config) on a Live
@@ -22,7 +23,7 @@ entries, names that would collide) raises :class:`Unsupported`, and the caller l
 
 The reader reads untrusted bytes: a damaged or hostile ISO (loops, extents past the end, records that lie about
 their lengths, huge directories) raises :class:`Unsupported` too, within bounded time and memory
-(``tests/unit/test_iso_fuzz.py``). Every field it reads or writes is named in :mod:`.ecma119`'s field table.
+(``tests/unit/plugins/module_utils/_iso/test_iso_fuzz.py``). Every field it reads or writes is named in :mod:`.ecma119`'s field table.
 """
 
 from __future__ import annotations

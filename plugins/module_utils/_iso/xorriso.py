@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """ISO 9660 media through xorriso: build, remaster, grow, read (private to this collection).
 
 Nothing here mounts an ISO (iso9660 may not be mountable on the build host):

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """GRUB for the live media: its config, BIOS El Torito image and UEFI FAT image (private to this collection).
 
 BIOS: a ``grub-mkimage -O i386-pc-eltorito`` core image from the host's

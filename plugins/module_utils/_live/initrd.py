@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The live initramfs: dracut's dmsquash-live module, built inside the image (private to this collection).
 
 The initrd is generated with the image's own dracut and kernel modules, in

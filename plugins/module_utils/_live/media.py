@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """What a Live ISO carries besides its boot images (private to this collection): the media paths of the
 squashfs, the saved config and the reference tool's layout, the Live ISO model read from an ISO file, and
 the host files for grub.cfg, the saved config, the .disk markers and ``iso.additionalFiles``.

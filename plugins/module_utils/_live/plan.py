@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Live ISO's plan: label, boot id, kernel arguments and media files, computed once from the request,
 the digest and the ISO's saved config (private to this collection).
 

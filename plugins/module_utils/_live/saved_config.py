@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The saved config a Live ISO of ours carries at ``/liveiso/config.json`` (private to this collection).
 
 One typed, versioned model, read in one place (:meth:`SavedConfig.from_json`) and written in one place

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: liveiso.customizer contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The Live OS ISO pipeline (private to this collection).
 
 Disk image in:  input (raw used in place, read-only; other formats converted)

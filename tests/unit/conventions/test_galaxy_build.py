@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The tarball `ansible-galaxy collection build` makes: what it ships, what it leaves out, and that its
 playbooks run by FQCN once it is installed.
 

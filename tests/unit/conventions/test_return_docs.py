@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Each module's RETURN documents exactly the keys the module returns, with the documented types.
 
 The modules are run for real (their main(), through AnsibleModule, output read from what exit_json and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Verify a static host and a DHCP host, each booted from its site's ISO, over SSH (pytest-testinfra)."""
 
 import json

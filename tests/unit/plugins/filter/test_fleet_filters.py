@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """plugins/filter/fleet.py: the data of the site_iso and cloudinit_config roles.
 
 The expected values are what the roles' templates computed before the logic moved into the filters

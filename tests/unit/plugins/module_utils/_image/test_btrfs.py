@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """_image/btrfs.py: parsing btrfs-progs output and choosing the root subvolume (no root needed)."""
 
 import pytest

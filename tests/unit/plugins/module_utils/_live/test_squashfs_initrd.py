@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """squashfs.py and live_initrd.py: mksquashfs and dracut argv, the image's kernel and its dracut live module."""
 
 import os

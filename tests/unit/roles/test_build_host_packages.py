@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """build_host's package lists are bindep.txt's, and the role picks them by os_family.
 
 bindep.txt is the one list of host packages. roles/build_host/vars/Debian.yml holds its [platform:dpkg]
@@ -16,7 +17,15 @@ import sys
 import pytest
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+def _repo_root():
+    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
+        here = os.path.dirname(here)
+    return here
+
+
+REPO = _repo_root()
 ROLE = os.path.join(REPO, "roles", "build_host")
 FAMILIES = {"Debian": ("dpkg", "build_host_default_packages_apt"),
             "RedHat": ("rpm", "build_host_default_packages_dnf")}

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """iso_media.py: xorriso argv, and reading, extracting and remastering small ISOs made with the real xorriso."""
 
 import json

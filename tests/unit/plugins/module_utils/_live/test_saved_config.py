@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The typed, versioned models of what a build persists: the ISO's saved config (the stamp: test_digest.py)."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """partitions.py / image_mounts.py: sfdisk JSON, fstab parsing, finding the partition an fstab line names."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """kernel_cmdline.py: GRUB quoting and appending kernel arguments to boot configurations."""
 
 import os

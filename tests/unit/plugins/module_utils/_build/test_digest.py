@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """digest.py: build identity, tree digests and build stamps."""
 
 import hashlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fuzzing the ISO readers, which read untrusted files: session.py's tree reader (with the changes and layout that
 follow it) and ecma119's descriptor parsing (next_writable_block, grown_head).
 

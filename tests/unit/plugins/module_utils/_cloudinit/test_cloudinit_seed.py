@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """cloudinit_seed.py: rendering, offline validation, secrets, idempotent writing and placement of NoCloud seeds."""
 
 import hashlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """image_formats.py: export argv, format detection by content (qemu-img), extension mapping."""
 
 import random

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """version.py agrees with galaxy.yml."""
 
 import os
@@ -7,7 +8,15 @@ import yaml
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import version
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+def _repo_root():
+    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
+        here = os.path.dirname(here)
+    return here
+
+
+REPO = _repo_root()
 
 
 def test_collection_version_matches_galaxy_yml():

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """config.py: the typed model, strict validation with full key paths, load_config."""
 
 import os

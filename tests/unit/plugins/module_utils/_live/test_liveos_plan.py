@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """liveos.py: live kernel arguments, request validation and the LivePlan (labels, saved config, merged args)."""
 
 import hashlib

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """package_managers.py: exact argv per package manager and detection inside an image root."""
 
 import os

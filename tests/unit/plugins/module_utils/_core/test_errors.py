@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """errors.py: the error family, and user-caused OSErrors turned into CustomizerErrors that say what to do."""
 
 import errno

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """boot_loader.py: grub.cfg, grub-mkimage argv, the image's signed chain, and real BIOS/UEFI boot images."""
 
 import os

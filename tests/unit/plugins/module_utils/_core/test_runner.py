@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """runner.py: the only way the library starts a process."""
 
 import os
@@ -9,6 +10,13 @@ import pytest
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import runner, secrets, tools
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 
+
+def _repo_root():
+    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
+        here = os.path.dirname(here)
+    return here
 
 def test_run_success_captures_output():
     result = runner.run(["sh", "-c", "echo out; echo err >&2"])
@@ -195,7 +203,7 @@ def test_tool_table_names_are_unique():
 
 def _bindep():
     """{package: set of its bindep profiles} from the collection's bindep.txt."""
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "bindep.txt")
+    path = os.path.join(_repo_root(), "bindep.txt")
     found = {}
     with open(path) as handle:
         for line in handle:

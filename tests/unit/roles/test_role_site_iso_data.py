@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The site_iso role's data on the example inventory, through ansible-playbook, without building an ISO.
 
 A play runs the role's own tasks that compute and write data, taken from roles/site_iso/tasks/main.yml as
@@ -15,7 +16,15 @@ import sys
 
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+def _repo_root():
+    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
+        here = os.path.dirname(here)
+    return here
+
+
+REPO = _repo_root()
 EXAMPLE = os.path.join(REPO, "inventories", "example")
 ROLE = os.path.join(REPO, "roles", "site_iso")
 

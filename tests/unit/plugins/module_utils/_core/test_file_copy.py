@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """file_copy.py: reflink where the filesystem shares blocks, an in-kernel copy elsewhere, same bytes always."""
 
 import errno

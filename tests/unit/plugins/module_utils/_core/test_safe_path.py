@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """safe_path.py: paths inside an untrusted image root never resolve outside it."""
 
 import os

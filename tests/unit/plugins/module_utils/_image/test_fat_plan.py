@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """fat.py: the write-back plan that turns the FAT image from `before` into `after`."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """module_glue.run_module: each module's handler, and errors reported once (ours, a user's OSError, a bug)."""
 
 import errno

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """build.py and recovery.py: stale builds found and released, output locks, space checks, ENOSPC wording.
 
 No root needed: the stale builds here hold no mounts or loop devices (the integration tests kill real

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """os_steps.py: step order and skipping, and the file-writing steps against a plain directory as image root.
 
 write_image_file() always chowns what it writes to root:root, so the tests that go through it are marked

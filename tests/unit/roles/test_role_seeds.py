@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The cloudinit_config role renders the example inventory's seeds (ansible-playbook, no root).
 
 The DHCP hosts of the example have no interfaces: their network-config must match the NIC by MAC (every
@@ -12,7 +13,15 @@ import sys
 
 import yaml
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+def _repo_root():
+    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
+        here = os.path.dirname(here)
+    return here
+
+
+REPO = _repo_root()
 
 
 def render(tmp_path, limit, extra_vars=()):

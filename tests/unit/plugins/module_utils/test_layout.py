@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The library's layout: families in pipeline order, imports only down or sideways, no Ansible below the glue.
 
     _core -> _config -> _image -> _iso -> _live -> _build -> _outputs | _cloudinit -> module_glue
@@ -12,8 +13,15 @@ import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LIB = os.path.join(os.path.dirname(os.path.dirname(HERE)), "plugins", "module_utils")
+def _repo_root():
+    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
+        here = os.path.dirname(here)
+    return here
+
+
+LIB = os.path.join(_repo_root(), "plugins", "module_utils")
 PKG = "ansible_collections.liveiso.customizer.plugins.module_utils"
 ORDER = {"_core": 0, "_config": 1, "_image": 2, "_iso": 3, "_live": 4, "_build": 5, "_outputs": 6, "_cloudinit": 6,
          "module_glue": 7}
