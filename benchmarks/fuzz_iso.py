@@ -44,7 +44,7 @@ def _hybrid(work):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--cases", type=int, default=100000)
     parser.add_argument("--seed", type=int, default=fuzz.SEED)
     parser.add_argument("--case", help="replay one case, TARGET:INDEX (as printed), and show what it did")

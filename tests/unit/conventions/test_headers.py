@@ -5,7 +5,6 @@
 
 import os
 
-import pytest
 
 SPDX = "# SPDX-License-Identifier: GPL-3.0-or-later"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))

@@ -16,6 +16,7 @@ import sys
 
 import yaml
 
+
 def _repo_root():
     """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
     here = os.path.dirname(os.path.abspath(__file__))

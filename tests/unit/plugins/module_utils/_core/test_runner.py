@@ -18,6 +18,7 @@ def _repo_root():
         here = os.path.dirname(here)
     return here
 
+
 def test_run_success_captures_output():
     result = runner.run(["sh", "-c", "echo out; echo err >&2"])
     assert result.returncode == 0

@@ -8,6 +8,7 @@ import yaml
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import version
 
+
 def _repo_root():
     """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
     here = os.path.dirname(os.path.abspath(__file__))

@@ -25,7 +25,8 @@ import traceback
 from collections import Counter
 
 import pytest
-from test_iso_media import XORRISO, hybrid_isos, make_tree  # noqa: F401  (hybrid_isos: the fixture, for this module)
+# hybrid_isos: the fixture, imported for this module
+from test_iso_media import XORRISO, hybrid_isos, make_tree  # noqa: F401 pylint: disable=unused-import
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CustomizerError
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import ecma119
@@ -195,7 +196,7 @@ def _set_field(rng, target, structure):
                          Kind.LE16 if field.kind is Kind.BOTH16 else Kind.LE32)
             return [(at + half.offset, half.encode(value))], "%s at %d, one half = %d" % (name, at, value)
         return [(at + field.offset, field.encode(value))], "%s at %d = %d" % (name, at, value)
-    data = rng.choice([bytes(rng.randrange(256) for _ in range(field.length)), bytes(field.length),
+    data = rng.choice([bytes(rng.randrange(256) for _byte in range(field.length)), bytes(field.length),
                        b"\xff" * field.length])
     return [(at + field.offset, data)], "%s at %d = %r" % (name, at, data[:8])
 
@@ -203,7 +204,7 @@ def _set_field(rng, target, structure):
 def _flip(rng, target, structure, count=None):
     """Bytes of ``structure`` changed (XOR with a random non-zero byte)."""
     patches = []
-    for _ in range(count or rng.choice((1, 1, 1, 2, 3, 8))):
+    for _patch in range(count or rng.choice((1, 1, 1, 2, 3, 8))):
         offset = structure.offset + rng.randrange(max(structure.length, 1))
         if offset < len(target.data):
             patches.append((offset, bytes((target.data[offset] ^ rng.randrange(1, 256),))))
