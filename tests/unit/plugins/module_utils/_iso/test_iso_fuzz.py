@@ -17,6 +17,7 @@ TARGET:INDEX`` replays one.
 """
 
 import os
+import sys
 import random
 import re
 import shutil
@@ -25,7 +26,9 @@ import traceback
 from collections import Counter
 
 import pytest
-# hybrid_isos: the fixture, imported for this module
+# the ISO helpers of test_iso_media.py beside this file (ansible-test units does not put this directory on
+# sys.path); hybrid_isos is its fixture, imported for this module
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_iso_media import XORRISO, hybrid_isos, make_tree  # noqa: F401 pylint: disable=unused-import
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CustomizerError
