@@ -8,6 +8,7 @@ ansible-playbook (gather_facts: false, nothing installed): os_family is gathered
 list becomes build_host_packages_<apt|dnf>, a user's list still wins, and an unknown family fails clearly.
 """
 
+import importlib
 import os
 import re
 import shutil
@@ -18,15 +19,8 @@ import pytest
 import yaml
 
 
-def _repo_root():
-    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
-        here = os.path.dirname(here)
-    return here
-
-
-REPO = _repo_root()
+# the collection root, wherever this file sits (the checkout, or ansible-test's copy of it)
+REPO = os.path.realpath(list(importlib.import_module("ansible_collections.liveiso.customizer").__path__)[0])
 ROLE = os.path.join(REPO, "roles", "build_host")
 FAMILIES = {"Debian": ("dpkg", "build_host_default_packages_apt"),
             "RedHat": ("rpm", "build_host_default_packages_dnf")}

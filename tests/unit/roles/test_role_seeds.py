@@ -7,6 +7,7 @@ sysconfig a glob became an interface literally named so, and the NIC stayed down
 interfaces nor a MAC gets no network-config at all (cloud-init's fallback: DHCP on the first NIC).
 """
 
+import importlib
 import os
 import subprocess
 import sys
@@ -14,15 +15,8 @@ import sys
 import yaml
 
 
-def _repo_root():
-    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
-        here = os.path.dirname(here)
-    return here
-
-
-REPO = _repo_root()
+# the collection root, wherever this file sits (the checkout, or ansible-test's copy of it)
+REPO = os.path.realpath(list(importlib.import_module("ansible_collections.liveiso.customizer").__path__)[0])
 
 
 def render(tmp_path, limit, extra_vars=()):

@@ -9,6 +9,7 @@ The role itself runs too, up to its input checks: the missing base image and the
 """
 
 import json
+import importlib
 import os
 import shutil
 import subprocess
@@ -17,15 +18,8 @@ import sys
 import yaml
 
 
-def _repo_root():
-    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
-        here = os.path.dirname(here)
-    return here
-
-
-REPO = _repo_root()
+# the collection root, wherever this file sits (the checkout, or ansible-test's copy of it)
+REPO = os.path.realpath(list(importlib.import_module("ansible_collections.liveiso.customizer").__path__)[0])
 EXAMPLE = os.path.join(REPO, "inventories", "example")
 ROLE = os.path.join(REPO, "roles", "site_iso")
 

@@ -8,21 +8,16 @@ side by side (neither imports the other). Only module_glue (and the modules) may
 """
 
 import ast
+import importlib
 import os
 import sys
 
 import pytest
 
 
-def _repo_root():
-    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
-        here = os.path.dirname(here)
-    return here
-
-
-LIB = os.path.join(_repo_root(), "plugins", "module_utils")
+# the collection root, wherever this file sits (the checkout, or ansible-test's copy of it)
+REPO = os.path.realpath(list(importlib.import_module("ansible_collections.liveiso.customizer").__path__)[0])
+LIB = os.path.join(REPO, "plugins", "module_utils")
 PKG = "ansible_collections.liveiso.customizer.plugins.module_utils"
 ORDER = {"_core": 0, "_config": 1, "_image": 2, "_iso": 3, "_live": 4, "_build": 5, "_outputs": 6, "_cloudinit": 6,
          "module_glue": 7}

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """runner.py: the only way the library starts a process."""
 
+import importlib
 import os
 import signal
 import time
@@ -10,13 +11,8 @@ import pytest
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import runner, secrets, tools
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
 
-
-def _repo_root():
-    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
-        here = os.path.dirname(here)
-    return here
+# the collection root, wherever this file sits (the checkout, or ansible-test's copy of it)
+REPO = os.path.realpath(list(importlib.import_module("ansible_collections.liveiso.customizer").__path__)[0])
 
 
 def test_run_success_captures_output():
@@ -204,7 +200,7 @@ def test_tool_table_names_are_unique():
 
 def _bindep():
     """{package: set of its bindep profiles} from the collection's bindep.txt."""
-    path = os.path.join(_repo_root(), "bindep.txt")
+    path = os.path.join(REPO, "bindep.txt")
     found = {}
     with open(path) as handle:
         for line in handle:

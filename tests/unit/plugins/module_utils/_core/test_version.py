@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """version.py agrees with galaxy.yml."""
 
+import importlib
 import os
 import re
 
@@ -9,15 +10,8 @@ import yaml
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import version
 
 
-def _repo_root():
-    """The collection's root (the directory holding galaxy.yml), wherever this test file sits."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    while not os.path.isfile(os.path.join(here, "galaxy.yml")) and here != os.path.dirname(here):
-        here = os.path.dirname(here)
-    return here
-
-
-REPO = _repo_root()
+# the collection root, wherever this file sits (the checkout, or ansible-test's copy of it)
+REPO = os.path.realpath(list(importlib.import_module("ansible_collections.liveiso.customizer").__path__)[0])
 
 
 def test_collection_version_matches_galaxy_yml():
