@@ -223,12 +223,19 @@ def _mount_root(stack: contextlib.ExitStack, devices: _Devices, partitions: Sequ
                      % (name, "; ".join(looked_at)), "Check that the image contains an installed Linux system.")
 
 
+# btrfs mount options an fstab entry may carry that matter for writes and are the kernel's own (systemd's x-*,
+# nofail, defaults and the like are not kernel options and are left out).
+BTRFS_WRITE_OPTIONS: Tuple[str, ...] = ("compress", "compress-force", "noatime", "relatime", "nodatacow",
+                                        "nodatasum", "autodefrag", "ssd", "nossd", "discard")
+
+
 def _same_filesystem_mount(entry: FstabEntry, root_option: str) -> Optional[List[str]]:
-    """The options that mount another subvolume of the root's btrfs filesystem (None: not to be mounted)."""
+    """The options that mount another subvolume of the root's btrfs filesystem (None: not to be mounted): the
+    subvolume, then the entry's own btrfs options (compression, atime) so writes land as the image wants."""
     options = [o for o in entry.options if o.startswith(("subvol=", "subvolid="))]
     if not options or options[0] == root_option or ".snapshots" in options[0]:
         return None  # the root itself, the default subvolume (no option), or snapshots
-    return options
+    return options[:1] + [o for o in entry.options if o.split("=", 1)[0] in BTRFS_WRITE_OPTIONS]
 
 
 @contextlib.contextmanager

@@ -65,3 +65,17 @@ def test_top_level_os_and_nothing_found():
     choice = choose(None, btrfs.parse_list(FEDORA), set())
     assert choice.subvolume is None
     assert choice.looked_at == ["the top level", "subvolume root-snap", "subvolume root", "subvolume home"]
+
+
+def test_other_subvolumes_keep_their_kernel_options():
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.fstab import parse_fstab
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import _same_filesystem_mount
+    home, root, snaps, bare = parse_fstab(
+        "UUID=x /home btrfs subvol=home,compress=zstd:1,x-systemd.device-timeout=0,noatime,nofail 0 0\n"
+        "UUID=x / btrfs subvol=root,compress=zstd:1 0 0\n"
+        "UUID=x /.snapshots btrfs subvol=/@/.snapshots 0 0\n"
+        "UUID=x /data btrfs defaults 0 0\n")
+    assert _same_filesystem_mount(home, "subvol=/root") == ["subvol=home", "compress=zstd:1", "noatime"]
+    assert _same_filesystem_mount(root, "subvol=root") is None  # the root itself
+    assert _same_filesystem_mount(snaps, "subvol=/root") is None  # snapshots are not mounted
+    assert _same_filesystem_mount(bare, "subvol=/root") is None  # no subvolume named: the default one
