@@ -85,7 +85,7 @@ CASES = [
     Case("no-partition-table", "image_customize", ic(image="<<zeros.raw>>"),
          ["no Linux root filesystem found in <<zeros.raw>>", "(partitions: 0:unknown)"]),
     Case("no-linux-root", "image_customize", ic(image="<<noroot.raw>>"),
-         ["no Linux root filesystem found in", "no filesystem holds /etc/os-release.",
+         ["no Linux root filesystem found in", "no filesystem holds /etc/os-release (looked at partition 2 (ext4)).",
           "Check that the image contains an installed Linux system."]),
     Case("missing-image", "image_customize", ic(image="<<inputs>>/no-such.qcow2"),
          ["input image <<inputs>>/no-such.qcow2 does not exist or is not a regular file.", "Check the image path."]),
