@@ -52,6 +52,11 @@ class GrubPlatform(StrEnum):
     UEFI = "uefi"
 
     @property
+    def boot_image(self) -> str:
+        """The media path of this mode's El Torito boot image."""
+        return "/boot/grub/bios.img" if self is GrubPlatform.BIOS else "/boot/grub/efiboot.img"
+
+    @property
     def mkimage_format(self) -> str:
         """grub-mkimage's ``-O``: an El Torito core image, or an EFI application."""
         return "i386-pc-eltorito" if self is GrubPlatform.BIOS else "x86_64-efi"

@@ -18,6 +18,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums imp
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import sha256_file
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.version import COLLECTION_VERSION
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import missing_args
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.boot_loader import GrubPlatform
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
 
 if TYPE_CHECKING:
@@ -25,16 +26,8 @@ if TYPE_CHECKING:
     from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest  # imports this
 
 
-class BootMode(StrEnum):
-    """How a machine boots the medium; each mode has its El Torito boot image on the ISO."""
-
-    BIOS = "bios"  #: legacy BIOS (SeaBIOS, CSM): GRUB's i386-pc core as a no-emulation El Torito image
-    UEFI = "uefi"  #: UEFI: a FAT image with EFI/BOOT/BOOTX64.EFI (GRUB, or the image's signed shim chain)
-
-    @property
-    def boot_image(self) -> str:
-        """The media path of this mode's El Torito boot image."""
-        return "/boot/grub/bios.img" if self is BootMode.BIOS else "/boot/grub/efiboot.img"
+# The boot modes are GRUB's platforms: one enum for both (its El Torito image, its grub-mkimage format).
+BootMode = GrubPlatform
 
 
 class SecureBoot(StrEnum):
