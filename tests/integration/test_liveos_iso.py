@@ -9,6 +9,7 @@ import json
 import os
 import re
 import sys
+import subprocess
 
 import pytest
 import yaml
@@ -156,13 +157,29 @@ def test_example1_rerun_and_check_mode(ex1, base_dir, work):
 def test_recustomize_fast_path(ex1, site_b, tmp_path):
     assert site_b["changed"] is True and site_b["build_path"] == "remaster"
     assert [s["name"] for s in site_b["steps"]] == ["remaster-iso", "checksum"]
-    # on xfs: a reflink of the input, the new session appended, the System Area (MBR + GPT) kept verbatim
+    # on xfs: a reflink of the input, the new session appended, the System Area (boot code, MBR, GPT) kept
+    # but for the MBR and GPT sizes, fitted to the grown ISO
     assert site_b["copy_method"] == "reflink"
     assert "fast path: reflink copy of the input, changes appended (boot setup and squashfs kept)" \
         in site_b["notes"]
     assert "new session written here" in site_b["notes"]  # iso_session, not xorriso
     with open(site_b["base_copy"], "rb") as base, open(site_b["output"], "rb") as out:
-        assert base.read(32768) == out.read(32768)
+        assert base.read(440) == out.read(440)
+    # fdisk and sfdisk see tables that describe the grown ISO: no size mismatch, the backup GPT at the end,
+    # the last partition (the ISO data after the EFI image) reaching the new session
+    for argv in (["sfdisk", "--verify"], ["sfdisk", "-l"], ["fdisk", "-l"]):
+        out = subprocess.run(argv + [site_b["output"]], check=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, universal_newlines=True).stdout
+        assert not re.search(r"(?i)warn|mismatch|not on the end|corrupt", out), out
+    base_table, table = (json.loads(sh("sfdisk", "-J", path))["partitiontable"]
+                         for path in (site_b["base_copy"], site_b["output"]))
+    for part in base_table["partitions"] + table["partitions"]:
+        del part["node"]  # the file's name and number
+    sectors = os.path.getsize(site_b["output"]) // 512
+    assert table["lastlba"] == sectors - 64 and table["id"] == base_table["id"]
+    assert table["partitions"][:-1] == base_table["partitions"][:-1]
+    assert table["partitions"][-1]["start"] + table["partitions"][-1]["size"] == sectors - 64
+    assert table["partitions"][-1]["start"] == base_table["partitions"][-1]["start"]
     # its checksum was computed from the parts it was written from (head, input, session), not read back
     assert site_b["sha256"] == sha256(site_b["output"])
     assert site_b["volume_label"] != ex1["volume_label"]

@@ -30,11 +30,12 @@ import hashlib
 import os
 import threading
 from enum import Enum
-from typing import Optional, Protocol, Tuple, Union
+from typing import List, Optional, Protocol, Tuple, Union
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import clone_or_copy, copy_range, reflink
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.hashing import hash_range
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import ecma119
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import partition_tables
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import session as iso_session
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
 
@@ -117,7 +118,8 @@ def grow(source: str, dest: str, session: str, label: str, mappings: Mappings,
     have, otherwise by xorriso; with ``"xorriso"`` by xorriso. With ``"here"`` nothing falls back: a shape the
     writer here does not write raises :class:`iso_session.Unsupported`, an :class:`ImageError` whose message
     says which (the same words ``"auto"`` returns after ``"xorriso: "``). Another value: ``ValueError``. The
-    input's System Area (MBR, GPT, boot code) is kept verbatim either way: every block it points at is unchanged.
+    input's System Area (MBR, GPT, boot code) is kept either way, every block it points at unchanged, with the
+    MBR and GPT fitted to the grown size (:mod:`.partition_tables`: the backup GPT at the new end).
     """
     chosen, why = session_writer(writer), "asked for"
     if chosen is not SessionWriter.XORRISO:
@@ -139,7 +141,9 @@ def _write_session(source: str, dest: str, planned: iso_session.Session,
     """The kernel copies (or clones) the input in a thread while the output is hashed from its parts; then the
     new volume descriptors and the session go into the copy."""
     append_at = planned.start * ecma119.BLOCK
-    head = planned.head()
+    # the MBR and GPT fitted to the grown size; the backup GPT goes into the session's padding, at the end
+    head, tail = partition_tables.fit(planned.head(), os.path.getsize(source), planned.end)
+    pieces: List[iso_session.Piece] = sorted(planned.pieces + list(tail), key=lambda piece: piece[0])
     copier = _Copier(source, dest, append_at, sync=checksum)
     copier.start()
     try:
@@ -149,7 +153,7 @@ def _write_session(source: str, dest: str, planned: iso_session.Session,
             hash_range(
                 digest, source, ecma119.HEAD_BYTES, append_at)
             position = append_at
-            for offset, piece in planned.pieces:
+            for offset, piece in pieces:
                 digest.update(bytes(offset - position))
                 if isinstance(piece, bytes):
                     digest.update(piece)
@@ -166,7 +170,7 @@ def _write_session(source: str, dest: str, planned: iso_session.Session,
         raise
     with open(dest, "r+b", buffering=0) as out:
         os.pwrite(out.fileno(), head, 0)
-        for offset, piece in planned.pieces:
+        for offset, piece in pieces:
             if isinstance(piece, bytes):
                 os.pwrite(out.fileno(), piece, offset)
             else:
@@ -187,6 +191,7 @@ def _grow_with_xorriso(source: str, dest: str, session: str, label: str, mapping
                                 system_area=iso_media.save_system_area(source, session + ".system-area"))
     if reflink(source, dest):
         xorriso(dest, dest)
+        partition_tables.fit_file(dest, os.path.getsize(source))
         if not checksum:
             return "reflink", None
         # xorriso rewrote the head and appended from the append block; in between the copy is the input,
@@ -212,6 +217,10 @@ def _grow_beside_copy(source: str, dest: str, session: str, append_at: int, xorr
     try:
         xorriso(source, session, grow_at=grow_at)
         head = ecma119.grown_head(input_head, session, grow_at)
+        head, tail = partition_tables.fit(head, os.path.getsize(source), append_at + os.path.getsize(session))
+        with open(session, "r+b") as handle:  # the backup GPT lies in the session's padding
+            for offset, data in tail:
+                os.pwrite(handle.fileno(), data, offset - append_at)
         sha256 = None
         if checksum:
             digest = hashlib.sha256(head)

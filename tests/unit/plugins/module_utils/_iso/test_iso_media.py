@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, ImageError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import ecma119
+from ansible_collections.liveiso.customizer.plugins.module_utils._iso import partition_tables
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import xorriso as iso_media
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader, media
 
@@ -435,6 +436,21 @@ def test_grown_in_place_keeps_system_area_and_efi_partition(hybrid_isos, tmp_pat
 
 # ---------------------------------------------------------------- the fast path's bytes: blind growing
 
+def assert_tables_fit(iso):
+    """fdisk and sfdisk read the grown ISO's tables without a warning, and its GPT covers the whole file."""
+    if not shutil.which("sfdisk", path=clean_env()["PATH"]):
+        return
+    for argv in (["sfdisk", "--verify", iso], ["sfdisk", "-l", iso], ["fdisk", "-l", iso]):
+        result = subprocess.run(argv, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                universal_newlines=True, env=clean_env())
+        assert not re.search(r"(?i)warn|mismatch|not on the end|corrupt|invalid", result.stdout), result.stdout
+    table = json.loads(subprocess.run(["sfdisk", "-J", iso], check=True, stdout=subprocess.PIPE,
+                                      env=clean_env()).stdout)["partitiontable"]
+    sectors = os.path.getsize(iso) // 512
+    assert table["lastlba"] >= sectors - 64
+    assert max(p["start"] + p["size"] for p in table["partitions"]) >= sectors - 65
+
+
 @pytest.mark.parametrize("reflinks", [False, True], ids=["beside-copy", "reflinked"])
 @pytest.mark.parametrize("name", ["both", "uefi"])
 def test_grown_file_is_what_xorriso_grows_in_place(hybrid_isos, tmp_path, monkeypatch, name, reflinks):
@@ -461,6 +477,8 @@ def test_grown_file_is_what_xorriso_grows_in_place(hybrid_isos, tmp_path, monkey
         system_area = iso_media.save_system_area(source, str(tmp_path / "sa.bin"))
         iso_media.remaster(expected, expected, "GROWN%d" % generation, mappings, source_date_epoch=epoch,
                            system_area=system_area)
+        # ... with its MBR and GPT fitted to the grown size (xorriso keeps the input's System Area verbatim)
+        assert partition_tables.fit_file(expected, os.path.getsize(source))
         ours = str(tmp_path / ("grown-%d.iso" % generation))
         how, sha256, writer = grown_iso.grow(source, ours, str(tmp_path / ("session-%d" % generation)),
                                              "GROWN%d" % generation, mappings, source_date_epoch=epoch,
@@ -475,6 +493,7 @@ def test_grown_file_is_what_xorriso_grows_in_place(hybrid_isos, tmp_path, monkey
         assert volume_label(ours) == "GROWN%d" % generation
         assert el_torito(ours) == el_torito(hybrid_isos[name])
         assert _has_efi_partition(ours)
+        assert_tables_fit(ours)
         source = ours
 
 
@@ -581,7 +600,11 @@ def test_session_written_here_reads_as_xorrisos(hybrid_isos, tmp_path, name):
         with open(ours, "rb") as handle:
             data = handle.read()
         assert sha256 == hashlib.sha256(data).hexdigest()
-        assert data[:ecma119.SYSTEM_AREA_BYTES] == original[:ecma119.SYSTEM_AREA_BYTES]
+        # the input's System Area: its boot code verbatim, its MBR and GPT fitted to the grown size
+        assert data[:440] == original[:440]
+        fitted = partition_tables.fit(original[:ecma119.HEAD_BYTES], len(original), len(data))[0]
+        assert data[:ecma119.SYSTEM_AREA_BYTES] == fitted[:ecma119.SYSTEM_AREA_BYTES]
+        assert_tables_fit(ours)
         assert volume_label(ours) == "SITE%d" % generation
         assert el_torito(ours) == el_torito(hybrid_isos[name])
         assert _has_efi_partition(ours)
