@@ -17,16 +17,21 @@ import os
 import re
 from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.common import SeedError as SeedError
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.common import dump_yaml as dump_yaml
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.common import load_yaml as load_yaml
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.network import NetworkV1Type as NetworkV1Type
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.network import NetworkV2Key as NetworkV2Key
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.network import check_network
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.userdata import (
+    UserDataFormat as UserDataFormat,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.userdata import check_parts
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import atomic_write
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import register_secret
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import DRACUT_LIVE_MEDIUM
 
-try:
-    import yaml
-except ImportError:  # reported when a seed is rendered
-    yaml = None
 
 SeedInput = Union[str, Mapping[str, Any], None]
 """One seed file as the module takes it: a mapping (serialised to YAML), text (taken as it is) or nothing."""
@@ -36,15 +41,6 @@ ConfigFragment = Dict[str, Any]
 """Raw configuration in the reference format: what the modules' ``config`` option (and ``load_config``) take."""
 
 SECRET_KEYS: Tuple[str, ...] = ("passwd", "password", "private", "chpasswd", "psk", "token", "secret")
-
-
-class SeedError(ConfigError):
-    """An invalid seed file: names the file and, where known, the line."""
-
-    def __init__(self, name: str, message: str, line: Optional[int] = None, hint: Optional[str] = None) -> None:
-        self.file: str = name
-        self.line: Optional[int] = line
-        super().__init__(name if line is None else "%s: line %d" % (name, line), message, hint)
 
 
 class SeedDiff(TypedDict):
@@ -73,26 +69,6 @@ class SeedFile(StrEnum):
     def mode(self) -> int:
         """The file mode it is written with."""
         return 0o600 if self.holds_secrets else 0o644
-
-
-class UserDataFormat(StrEnum):
-    """The user-data formats cloud-init knows, each by the header its text starts with."""
-
-    CLOUD_CONFIG = "#cloud-config"
-    SCRIPT = "#!"
-    INCLUDE = "#include"
-    BOOTHOOK = "#cloud-boothook"
-    PART_HANDLER = "#part-handler"
-    CLOUD_CONFIG_ARCHIVE = "#cloud-config-archive"
-    UPSTART_JOB = "#upstart-job"
-    JINJA_TEMPLATE = "## template: jinja"
-    MIME_MULTIPART = "Content-Type: multipart/"
-
-    @classmethod
-    def of(cls, text: str) -> Optional[UserDataFormat]:
-        """The format of ``text`` by its header (the longest that matches); None for one cloud-init does not know."""
-        known = [fmt for fmt in cls if text.startswith(fmt.value)]
-        return max(known, key=lambda fmt: len(fmt.value)) if known else None
 
 
 class LiveMedium(StrEnum):
@@ -126,79 +102,6 @@ class Placement(StrEnum):
                    "additionalFiles": {os.path.join(seed_dir, name): "/var/lib/cloud/seed/nocloud/%s" % name
                                        for name in names}},
         }
-
-
-class NetworkV1Type(StrEnum):
-    """The entry types of a version 1 network-config."""
-
-    PHYSICAL = "physical"
-    BOND = "bond"
-    BRIDGE = "bridge"
-    VLAN = "vlan"
-    NAMESERVER = "nameserver"
-    ROUTE = "route"
-    INFINIBAND = "infiniband"
-
-    @property
-    def needs_name(self) -> bool:
-        """Is it an interface (which needs a name)?"""
-        return self in (NetworkV1Type.PHYSICAL, NetworkV1Type.BOND, NetworkV1Type.BRIDGE, NetworkV1Type.VLAN)
-
-
-class NetworkV2Key(StrEnum):
-    """The top-level keys of a version 2 (netplan) network-config."""
-
-    ETHERNETS = "ethernets"
-    BONDS = "bonds"
-    BRIDGES = "bridges"
-    VLANS = "vlans"
-    WIFIS = "wifis"
-    RENDERER = "renderer"
-    VERSION = "version"
-
-    @property
-    def lists_interfaces(self) -> bool:
-        """Is its value a mapping of interface names to their settings?"""
-        return self not in (NetworkV2Key.RENDERER, NetworkV2Key.VERSION)
-
-    def check_interface(self, name: str, iface: Mapping[str, Any]) -> None:
-        """What an interface of this section needs: a VLAN its id and link, a bond its interfaces."""
-        if self is NetworkV2Key.VLANS and ("id" not in iface or "link" not in iface):
-            raise SeedError("network-config", "vlans.%s needs id and link" % name)
-        if self is NetworkV2Key.BONDS and not iface.get("interfaces"):
-            raise SeedError("network-config", "bonds.%s needs interfaces" % name)
-
-
-def _require_yaml() -> None:
-    if yaml is None:
-        raise ConfigError("cloudinit_seed", "PyYAML is not installed on the managed host",
-                          "Install python3-yaml (Debian) or PyYAML (pip).")
-
-
-def _no_aliases(dumper: Any, data: Any) -> bool:
-    return True
-
-
-# Block style, no aliases: a seed is read by people too. (Made with type(): PyYAML has no type hints to subclass.)
-_DUMPER: Any = type("_Dumper", (yaml.SafeDumper,), {"ignore_aliases": _no_aliases}) if yaml is not None else None
-
-
-def dump_yaml(data: Any) -> str:
-    _require_yaml()
-    text: str = yaml.dump(data, Dumper=_DUMPER, default_flow_style=False, sort_keys=False, allow_unicode=True,
-                          width=1000)
-    return text
-
-
-def load_yaml(name: str, text: str) -> Any:
-    """Parse ``text``; a syntax error becomes a SeedError with the file and line."""
-    _require_yaml()
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or str(err)
-        raise SeedError(name, "not valid YAML: %s" % problem, line=mark.line + 1 if mark else None)
 
 
 def _is_secret_key(key: object) -> bool:
@@ -300,61 +203,14 @@ def render_mapping_file(name: str, value: SeedInput) -> Optional[str]:
 
 
 def validate_user_data(text: str, name: str = SeedFile.USER_DATA.value) -> None:
-    stripped = text.lstrip("\ufeff")
-    if UserDataFormat.of(stripped) is None:
-        first = stripped.splitlines()[0] if stripped.strip() else "(empty)"
-        raise SeedError(name, "unknown format (first line %r)" % first[:60], line=1,
-                        hint="Start it with #cloud-config, a #! script line, or give MIME multipart.")
-    if stripped.splitlines()[0].rstrip() == UserDataFormat.CLOUD_CONFIG.value:
-        data = load_yaml(name, stripped)
-        if data is not None and not isinstance(data, dict):
-            raise SeedError(name, "a #cloud-config must be a mapping, got %s" % type(data).__name__)
-        collect_secrets(data or {})
-
-
-def _check_v1(config: Mapping[str, Any]) -> None:
-    entries = config.get("config")
-    if not isinstance(entries, list):
-        raise SeedError("network-config", "version 1 needs a 'config' list")
-    for index, entry in enumerate(entries):
-        try:
-            kind = NetworkV1Type(entry.get("type") if isinstance(entry, dict) else None)
-        except ValueError:
-            raise SeedError("network-config", "config[%d]: type must be one of %s"
-                            % (index, ", ".join(str(known) for known in NetworkV1Type))) from None
-        if kind.needs_name and not entry.get("name"):
-            raise SeedError("network-config", "config[%d]: a %s needs a name" % (index, kind))
-
-
-def _check_v2(config: Mapping[str, Any]) -> None:
-    for key, value in config.items():
-        try:
-            section = NetworkV2Key(key)
-        except ValueError:
-            raise SeedError("network-config", "unknown version 2 key %r" % key,
-                            hint="Known: %s." % ", ".join(str(known) for known in NetworkV2Key)) from None
-        if section.lists_interfaces:
-            if not isinstance(value, dict):
-                raise SeedError("network-config", "%s must be a mapping of interface names" % section)
-            for name, iface in value.items():
-                if not isinstance(iface, dict):
-                    raise SeedError("network-config", "%s.%s must be a mapping" % (section, name))
-                section.check_interface(name, iface)
+    """Check user-data (or vendor-data) as cloud-init will read it (:mod:`userdata`); register the secrets of
+    every cloud-config in it."""
+    for data in check_parts(text, name):
+        collect_secrets(data)
 
 
 def validate_network_config(text: str) -> None:
-    data = load_yaml("network-config", text)
-    if not isinstance(data, dict):
-        raise SeedError("network-config", "must be a mapping with a version")
-    if set(data) == {"network"} and isinstance(data["network"], dict):
-        data = data["network"]
-    version = data.get("version")
-    if version == 1:
-        _check_v1(data)
-    elif version == 2:
-        _check_v2(data)
-    else:
-        raise SeedError("network-config", "version must be 1 or 2, got %r" % (version,))
+    check_network(load_yaml(SeedFile.NETWORK_CONFIG.value, text))
 
 
 def validate_meta_data(text: str) -> None:

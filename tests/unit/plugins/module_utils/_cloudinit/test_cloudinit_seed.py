@@ -23,8 +23,8 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._image import c
 
 IID_RE = re.compile(r"^iid-[0-9a-f]{16}$")
 HINT = ". Start it with #cloud-config, a #! script line, or give MIME multipart."
-V1_TYPES = "physical, bond, bridge, vlan, nameserver, route, infiniband"
-V2_HINT = ". Known: ethernets, bonds, bridges, vlans, wifis, renderer, version."
+V1_TYPES = "physical, bond, bridge, vlan, nameserver, route, infiniband, loopback"
+V2_HINT = ". Known: ethernets, bonds, bridges, vlans, wifis, tunnels, vrfs, renderer, version."
 MIME = (
     'Content-Type: multipart/mixed; boundary="==BOUNDARY=="\n'
     "MIME-Version: 1.0\n"
@@ -92,9 +92,9 @@ def test_dict_user_data_keeps_key_order_in_block_style():
     "#cloud-boothook\n#!/bin/sh\necho boot\n",
     "## template: jinja\n#cloud-config\nhostname: {{ v1.instance_id }}\n",
     "#cloud-config\n# comment kept\nhostname:   spaced   \npackages: [curl,  jq]\n",
-    "\ufeff#cloud-config\nhostname: bom\n",
+    "  #Cloud-Config\nhostname: indented\n",
     "#cloud-config",
-], ids=["script", "mime", "include", "boothook", "jinja", "cloud-config-text", "bom", "header-only"])
+], ids=["script", "mime", "include", "boothook", "jinja", "cloud-config-text", "indented-any-case", "header-only"])
 def test_string_user_data_is_taken_byte_for_byte(text):
     files = render_seed(user_data=text)
     assert files["user-data"] == text
@@ -218,8 +218,9 @@ ERROR_CASES = [
                  "user-data: a #cloud-config must be a mapping, got str", id="cloud-config-scalar"),
     pytest.param(dict(user_data="hello world\n#cloud-config\n"), "user-data", 1,
                  "user-data: line 1: unknown format (first line 'hello world')" + HINT, id="unknown-format"),
-    pytest.param(dict(user_data="  #cloud-config\na: 1\n"), "user-data", 1,
-                 "user-data: line 1: unknown format (first line '  #cloud-config')" + HINT, id="indented-header"),
+    pytest.param(dict(user_data="\ufeff#cloud-config\na: 1\n"), "user-data", 1,
+                 "user-data: line 1: starts with a UTF-8 byte order mark: cloud-init then reads no header and "
+                 "ignores it. Save it as UTF-8 without a BOM.", id="bom"),
     pytest.param(dict(user_data=""), "user-data", 1,
                  "user-data: line 1: unknown format (first line '(empty)')" + HINT, id="empty-user-data"),
     pytest.param(dict(user_data=["a", "b"]), "user-data", None,
@@ -256,11 +257,11 @@ ERROR_CASES = [
     pytest.param(dict(network_config={"version": 1, "config": ["eth0"]}), "network-config", None,
                  "network-config: config[0]: type must be one of " + V1_TYPES, id="v1-entry-not-mapping"),
     pytest.param(dict(network_config={"version": 1, "config": [{"type": "physical", "mac_address": "x"}]}),
-                 "network-config", None, "network-config: config[0]: a physical needs a name",
+                 "network-config", None, "network-config: config[0]: a physical needs 'name'",
                  id="v1-physical-no-name"),
     pytest.param(dict(network_config={"version": 1, "config": [{"type": "nameserver", "address": ["1.1.1.1"]},
                                                                {"type": "bridge", "name": ""}]}),
-                 "network-config", None, "network-config: config[1]: a bridge needs a name", id="v1-bridge-no-name"),
+                 "network-config", None, "network-config: config[1]: a bridge needs 'name'", id="v1-bridge-no-name"),
     pytest.param(dict(network_config={"version": 2, "ethernet": {"eth0": {}}}), "network-config", None,
                  "network-config: unknown version 2 key 'ethernet'" + V2_HINT, id="v2-unknown-key"),
     pytest.param(dict(network_config={"network": {"version": 2, "bogus": 1}}), "network-config", None,
@@ -270,13 +271,13 @@ ERROR_CASES = [
     pytest.param(dict(network_config={"version": 2, "ethernets": {"eth0": None}}), "network-config", None,
                  "network-config: ethernets.eth0 must be a mapping", id="v2-ethernet-null"),
     pytest.param(dict(network_config={"version": 2, "vlans": {"vlan10": {"link": "eth0"}}}), "network-config",
-                 None, "network-config: vlans.vlan10 needs id and link", id="v2-vlan-no-id"),
+                 None, "network-config: vlans.vlan10: a vlan entry needs 'id'", id="v2-vlan-no-id"),
     pytest.param(dict(network_config={"version": 2, "vlans": {"vlan20": {"id": 20}}}), "network-config",
-                 None, "network-config: vlans.vlan20 needs id and link", id="v2-vlan-no-link"),
+                 None, "network-config: vlans.vlan20: a vlan entry needs 'link'", id="v2-vlan-no-link"),
     pytest.param(dict(network_config={"version": 2, "bonds": {"bond0": {"parameters": {"mode": "active-backup"}}}}),
-                 "network-config", None, "network-config: bonds.bond0 needs interfaces", id="v2-bond-no-interfaces"),
+                 "network-config", None, "network-config: bonds.bond0: a bond entry needs 'interfaces'", id="v2-bond-no-interfaces"),
     pytest.param(dict(network_config={"version": 2, "bonds": {"bond1": {"interfaces": []}}}),
-                 "network-config", None, "network-config: bonds.bond1 needs interfaces", id="v2-bond-empty"),
+                 "network-config", None, "network-config: bonds.bond1: a bond needs 'interfaces' (its members)", id="v2-bond-empty"),
     pytest.param(dict(vendor_data="plain words\n"), "vendor-data", 1,
                  "vendor-data: line 1: unknown format (first line 'plain words')" + HINT, id="vendor-unknown-format"),
     pytest.param(dict(vendor_data="#cloud-config\na: [\n"), "vendor-data", 3,
@@ -696,7 +697,8 @@ def test_placement_takes_the_option_strings_and_makes_the_fragment(tmp_path):
 
 
 def test_network_v1_types_needing_a_name():
-    assert [kind.value for kind in seed.NetworkV1Type if kind.needs_name] == ["physical", "bond", "bridge", "vlan"]
+    assert [kind.value for kind in seed.NetworkV1Type if kind.needs_name] == [
+        "physical", "bond", "bridge", "vlan", "infiniband", "loopback"]
     assert [key.value for key in seed.NetworkV2Key if not key.lists_interfaces] == ["renderer", "version"]
 
 
