@@ -41,6 +41,8 @@ ConfigFragment = Dict[str, Any]
 """Raw configuration in the reference format: what the modules' ``config`` option (and ``load_config``) take."""
 
 SECRET_KEYS: Tuple[str, ...] = ("passwd", "password", "private", "chpasswd", "psk", "token", "secret")
+FLAG_KEYS: Tuple[str, ...] = ("lock_passwd", "ssh_pwauth", "expire", "lock-passwd")
+"""Keys that look like secret keys but hold flags (``lock_passwd: false``): never registered."""
 
 
 class SeedDiff(TypedDict):
@@ -105,7 +107,8 @@ class Placement(StrEnum):
 
 
 def _is_secret_key(key: object) -> bool:
-    return any(marker in str(key).lower() for marker in SECRET_KEYS)
+    name = str(key).lower()
+    return name not in FLAG_KEYS and any(marker in name for marker in SECRET_KEYS)
 
 
 def _register(value: str, user_list: bool = False) -> None:
@@ -150,7 +153,7 @@ def collect_secrets(data: Any, inside_secret: bool = False) -> None:
 
 
 _SECRET_LINE: re.Pattern[str] = re.compile(
-    r"""^\s*-?\s*["']?[\w-]*(?:passw|secret|token|private)[\w-]*["']?\s*[:=]\s*(?P<value>\S.*?)\s*$""",
+    r"""^\s*-?\s*["']?(?P<key>[\w-]*(?:passw|secret|token|private)[\w-]*)["']?\s*[:=]\s*(?P<value>\S.*?)\s*$""",
     re.IGNORECASE)
 _CRYPT_HASH: re.Pattern[str] = re.compile(r"\$(?:1|2[abxy]?|5|6|y|gy|7)\$[./A-Za-z0-9$=+-]{8,}")
 
@@ -171,7 +174,7 @@ def collect_secrets_from_text(text: str) -> None:
             register_secret(stripped)
             continue
         match = _SECRET_LINE.match(line)
-        if match:
+        if match and match.group("key").lower() not in FLAG_KEYS:
             value = match.group("value").strip("'\"")
             if value and value not in ("|", ">", "|-", ">-", "[", "{"):
                 register_secret(value)

@@ -741,3 +741,37 @@ def test_module_result_holds_plain_strings(tmp_path):
 
     walk(dict(result))
     assert yaml.safe_load(yaml.safe_dump(dict(result))) == dict(result)
+
+
+# ---------------------------------------------------------------- plain words are no secrets (issue 16)
+
+FLAG_USER_DATA = ("#cloud-config\nssh_pwauth: true\nusers:\n  - name: ops\n    lock_passwd: false\n"
+                  "    lock-passwd: 'False'\n    passwd: " + HASH1 + "\n"
+                  "chpasswd:\n  expire: false\n  users:\n    - {name: ops, password: RANDOM, type: RANDOM}\n"
+                  "    - {name: root, password: Root-Secret-77}\n")
+
+
+@pytest.mark.parametrize("word", ["true", "false", "True", "FALSE", "yes", "'no'", '"off"', "null", "none", "random",
+                                  " on "])
+def test_plain_words_are_never_registered(isolated_secrets, word):
+    secrets.register_secret(word)
+    assert not isolated_secrets
+    secrets.register_secret("Falsehood-is-a-secret")
+    assert isolated_secrets == {"Falsehood-is-a-secret"}
+
+
+def test_flag_keys_register_nothing_but_the_real_secrets_do(isolated_secrets):
+    seed.render_user_data(FLAG_USER_DATA)
+    render_seed(user_data=FLAG_USER_DATA)
+    render_seed(user_data=yaml.safe_load(FLAG_USER_DATA))
+    assert isolated_secrets == {HASH1, "Root-Secret-77"}
+
+
+def test_results_and_diffs_show_flags_unmasked(tmp_path):
+    network = {"version": 2, "ethernets": {"eth0": {"dhcp4": False, "dhcp6": True, "match": {"name": "e*"}}}}
+    module = FakeModule(tmp_path, diff=True, user_data=FLAG_USER_DATA, network_config=network)
+    result = module_glue.cloudinit_seed(module)
+    shown = [entry for entry in result["diff"] if entry["after_header"].endswith("network-config")][0]["after"]
+    assert secrets.redact(shown) == shown and "dhcp4: false" in shown and "dhcp6: true" in shown
+    assert not {"true", "false", "True", "False", "RANDOM"} & module.no_log_values
+    assert {HASH1, "Root-Secret-77"} <= module.no_log_values
