@@ -12,10 +12,14 @@ here; :mod:`schema` runs the target image's own ``cloud-init schema`` on top.
 
 from __future__ import annotations
 
+import dataclasses
+import grp
 import hashlib
 import os
+import pwd
 import re
-from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+import stat
+from typing import Any, Callable, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.common import SeedError as SeedError
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.common import dump_yaml as dump_yaml
@@ -28,6 +32,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.user
 )
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.userdata import check_parts
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import atomic_write
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import register_secret
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import DRACUT_LIVE_MEDIUM
@@ -41,6 +46,7 @@ ConfigFragment = Dict[str, Any]
 """Raw configuration in the reference format: what the modules' ``config`` option (and ``load_config``) take."""
 
 SECRET_KEYS: Tuple[str, ...] = ("passwd", "password", "private", "chpasswd", "psk", "token", "secret")
+MODE_RE: re.Pattern[str] = re.compile(r"0?[0-7]{3}\Z")
 FLAG_KEYS: Tuple[str, ...] = ("lock_passwd", "ssh_pwauth", "expire", "lock-passwd")
 """Keys that look like secret keys but hold flags (``lock_passwd: false``): never registered."""
 
@@ -272,45 +278,137 @@ def render_seed(meta_data: SeedInput = None, user_data: SeedInput = None, networ
     return {name: text for name, text in files.items() if text is not None}
 
 
-def write_seed(dest: str, files: Mapping[str, str], check_mode: bool = False,
-               show_secrets: bool = False) -> Tuple[List[str], List[SeedDiff]]:
-    """Write each file whose content differs (atomically); return (changed names, diffs)."""
+def parse_mode(value: Union[int, str, None], option: str, default: int) -> int:
+    """A file mode option: an octal string (``'0600'``, ``'640'``) or an int already octal (YAML's ``0600``)."""
+    if value is None:
+        return default
+    if isinstance(value, str) and MODE_RE.match(value.strip()):
+        mode = int(value.strip(), 8)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        mode = value
+    else:
+        raise ConfigError(option, "must be an octal mode such as '0600', got %r" % (value,),
+                          "Give it as a quoted octal string.")
+    if not 0 <= mode <= 0o777:
+        raise ConfigError(option, "must be a mode between 0000 and 0777, got %04o (%r)" % (mode, value),
+                          "An unquoted 600 in YAML is the decimal number 600: write '0600'.")
+    return mode
+
+
+def _resolve_id(value: Union[int, str, None], option: str, by_name: Callable[[str], int]) -> Optional[int]:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    try:
+        return by_name(str(value))
+    except KeyError:
+        raise ConfigError(option, "no such %s on the managed host: %r" % (option, value)) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class FileAttributes:
+    """The mode and ownership seed files are written with (and restored to when somebody changed them)."""
+
+    mode: int = 0o600  #: user-data and vendor-data: password hashes and keys
+    public_mode: int = 0o644  #: meta-data and network-config
+    uid: Optional[int] = None  #: None: not managed (new files belong to the user the module runs as)
+    gid: Optional[int] = None
+
+    @classmethod
+    def from_options(cls, mode: Union[int, str, None] = None, public_mode: Union[int, str, None] = None,
+                     owner: Union[int, str, None] = None, group: Union[int, str, None] = None) -> FileAttributes:
+        return cls(mode=parse_mode(mode, "mode", cls.mode),
+                   public_mode=parse_mode(public_mode, "public_mode", cls.public_mode),
+                   uid=_resolve_id(owner, "owner", lambda name: pwd.getpwnam(name).pw_uid),
+                   gid=_resolve_id(group, "group", lambda name: grp.getgrnam(name).gr_gid))
+
+    def mode_of(self, member: SeedFile) -> int:
+        return self.mode if member.holds_secrets else self.public_mode
+
+    def drift(self, member: SeedFile, path: str) -> List[Tuple[str, str, str]]:
+        """What differs in ``path``'s mode and ownership: [(what, is, should be)], empty when nothing does."""
+        info = os.lstat(path)
+        changes = []
+        if stat.S_IMODE(info.st_mode) != self.mode_of(member):
+            changes.append(("mode", "%04o" % stat.S_IMODE(info.st_mode), "%04o" % self.mode_of(member)))
+        if self.uid is not None and info.st_uid != self.uid:
+            changes.append(("owner", str(info.st_uid), str(self.uid)))
+        if self.gid is not None and info.st_gid != self.gid:
+            changes.append(("group", str(info.st_gid), str(self.gid)))
+        return changes
+
+    def apply(self, member: SeedFile, path: str) -> None:
+        if self.uid is not None or self.gid is not None:
+            os.chown(path, -1 if self.uid is None else self.uid, -1 if self.gid is None else self.gid)
+        os.chmod(path, self.mode_of(member))
+
+    @property
+    def owner(self) -> Optional[Tuple[int, int]]:
+        """(uid, gid) for :func:`atomic_write`, -1 for the one not managed; None when neither is."""
+        if self.uid is None and self.gid is None:
+            return None
+        return (-1 if self.uid is None else self.uid, -1 if self.gid is None else self.gid)
+
+
+def _read(path: str) -> Optional[str]:
+    """The text of ``path``; None when there is no regular file (a symlink is replaced, not followed)."""
+    if os.path.islink(path) or not os.path.isfile(path):
+        return None
+    with open(path) as handle:
+        return handle.read()
+
+
+def _write_one(member: SeedFile, path: str, text: str, check_mode: bool, show_secrets: bool,
+               attributes: FileAttributes) -> Optional[SeedDiff]:
+    """Write (or restore the mode and ownership of) one file; its diff, or None when it is as it should be."""
+    before = _read(path)
+    if before == text:
+        drift = attributes.drift(member, path)
+        if not drift:
+            return None
+        if not check_mode:
+            attributes.apply(member, path)
+        shown = text if show_secrets or not member.holds_secrets else _summary(text)
+        return SeedDiff(before_header="%s (%s)" % (path, ", ".join("%s %s" % (what, was) for what, was, _n in drift)),
+                        after_header="%s (%s)" % (path, ", ".join("%s %s" % (what, new) for what, _w, new in drift)),
+                        before=shown, after=shown)
+    if not check_mode:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        atomic_write(path, text, attributes.mode_of(member), attributes.owner)
+    if show_secrets or not member.holds_secrets:
+        return SeedDiff(before_header=path, after_header=path, before=before or "", after=text)
+    return SeedDiff(before_header=path, after_header=path, before=_summary(before), after=_summary(text))
+
+
+def write_seed(dest: str, files: Mapping[str, str], check_mode: bool = False, show_secrets: bool = False,
+               attributes: Optional[FileAttributes] = None) -> Tuple[List[str], List[SeedDiff]]:
+    """Write each file whose content differs (atomically: temp file, fsync, rename), restore the mode and
+    ownership of the others where they drifted, remove the seed files no longer rendered; return (changed
+    names, diffs). Check mode reports the same and touches nothing."""
+    attributes = attributes or FileAttributes()
     changed: List[str] = []
     diffs: List[SeedDiff] = []
     for member in SeedFile:
         name = member.value
         path = os.path.join(dest, name)
         if name not in files:
-            if os.path.isfile(path):  # rendered by an earlier run, no longer part of the seed
+            if os.path.isfile(path) or os.path.islink(path):  # rendered by an earlier run, no longer in the seed
                 changed.append(name)
                 diffs.append(SeedDiff(before_header=path, after_header="(removed)",
                                       before=_shown_text(member, path, show_secrets), after=""))
                 if not check_mode:
                     os.unlink(path)
             continue
-        text = files[name]
-        try:
-            with open(path) as handle:
-                before: Optional[str] = handle.read()
-        except FileNotFoundError:
-            before = None
-        if before == text:
-            continue
-        changed.append(name)
-        if show_secrets or not member.holds_secrets:
-            diffs.append(SeedDiff(before_header=path, after_header=path, before=before or "", after=text))
-        else:
-            diffs.append(SeedDiff(before_header=path, after_header=path, before=_summary(before),
-                                  after=_summary(text)))
-        if not check_mode:
-            os.makedirs(dest, exist_ok=True)
-            atomic_write(path, text, member.mode)
+        diff = _write_one(member, path, files[name], check_mode, show_secrets, attributes)
+        if diff is not None:
+            changed.append(name)
+            diffs.append(diff)
     return changed, diffs
 
 
 def _shown_text(member: SeedFile, path: str, show_secrets: bool) -> str:
-    with open(path) as handle:
-        text = handle.read()
+    text = _read(path) or ""
     return text if show_secrets or not member.holds_secrets else _summary(text)
 
 

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """cloudinit_seed.py: rendering, offline validation, secrets, idempotent writing and placement of NoCloud seeds."""
 
+import grp
 import hashlib
 import os
+import pwd
 import re
 import stat
 
@@ -19,6 +21,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.sche
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import SeedError, render_seed
 from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as config_mod
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 from ansible_collections.liveiso.customizer.plugins.module_utils._image import chroot as chroot_mod
 
 IID_RE = re.compile(r"^iid-[0-9a-f]{16}$")
@@ -775,3 +778,104 @@ def test_results_and_diffs_show_flags_unmasked(tmp_path):
     assert secrets.redact(shown) == shown and "dhcp4: false" in shown and "dhcp6: true" in shown
     assert not {"true", "false", "True", "False", "RANDOM"} & module.no_log_values
     assert {HASH1, "Root-Secret-77"} <= module.no_log_values
+
+
+# ---------------------------------------------------------------- modes and ownership (issue 16)
+
+def modes_of(dest):
+    return {name: stat.S_IMODE(os.stat(dest / name).st_mode) for name in sorted(os.listdir(dest))}
+
+
+def test_a_loosened_mode_is_restored_and_reported(tmp_path):
+    dest = tmp_path / "seed"
+    files = render_seed(**FULL)
+    seed.write_seed(str(dest), files)
+    os.chmod(dest / "user-data", 0o644)
+    os.chmod(dest / "meta-data", 0o600)
+    inode = os.stat(dest / "user-data").st_ino
+    changed, diffs = seed.write_seed(str(dest), files, check_mode=True)
+    assert changed == ["meta-data", "user-data"]
+    assert modes_of(dest)["user-data"] == 0o644  # check mode touches nothing
+    assert [(d["before_header"], d["after_header"]) for d in diffs] == [
+        (str(dest / "meta-data") + " (mode 0600)", str(dest / "meta-data") + " (mode 0644)"),
+        (str(dest / "user-data") + " (mode 0644)", str(dest / "user-data") + " (mode 0600)")]
+    assert diffs[1]["before"] == diffs[1]["after"] == summary(files["user-data"])  # still hidden
+    assert seed.write_seed(str(dest), files) == (changed, diffs)
+    assert modes_of(dest) == {"meta-data": 0o644, "network-config": 0o644, "user-data": 0o600, "vendor-data": 0o600}
+    assert os.stat(dest / "user-data").st_ino == inode  # content unchanged: chmod, not a rewrite
+    assert seed.write_seed(str(dest), files) == ([], [])
+
+
+def test_modes_from_options(tmp_path):
+    dest = tmp_path / "seed"
+    attributes = seed.FileAttributes.from_options(mode="0640", public_mode=0o600)
+    seed.write_seed(str(dest), render_seed(**FULL), attributes=attributes)
+    assert modes_of(dest) == {"meta-data": 0o600, "network-config": 0o600, "user-data": 0o640, "vendor-data": 0o640}
+    assert seed.write_seed(str(dest), render_seed(**FULL), attributes=attributes) == ([], [])
+    assert seed.write_seed(str(dest), render_seed(**FULL))[0] == ["meta-data", "user-data", "network-config",
+                                                                   "vendor-data"]  # back to the defaults
+
+
+@pytest.mark.parametrize("value,mode", [(None, 0o600), ("0600", 0o600), ("640", 0o640), (" 0400 ", 0o400),
+                                        (0o600, 0o600), (0, 0)])
+def test_parse_mode(value, mode):
+    assert seed.parse_mode(value, "mode", 0o600) == mode
+
+
+@pytest.mark.parametrize("value,message", [
+    (600, "mode: must be a mode between 0000 and 0777, got 1130 (600). An unquoted 600 in YAML is the decimal"),
+    ("u=rw", "mode: must be an octal mode such as '0600', got 'u=rw'. Give it as a quoted octal string."),
+    ("0800", "mode: must be an octal mode such as '0600', got '0800'"),
+    ("04755", "mode: must be an octal mode such as '0600', got '04755'"),
+    (True, "mode: must be an octal mode such as '0600', got True"),
+])
+def test_bad_modes(value, message):
+    with pytest.raises(ConfigError) as info:
+        seed.parse_mode(value, "mode", 0o600)
+    assert str(info.value).startswith(message)
+
+
+def test_owner_and_group_by_name_or_id(tmp_path):
+    me, my_group = os.getuid(), os.getgid()
+    attributes = seed.FileAttributes.from_options(owner=pwd.getpwuid(me).pw_name, group=str(my_group))
+    assert (attributes.uid, attributes.gid) == (me, my_group) and attributes.owner == (me, my_group)
+    assert seed.FileAttributes.from_options(group=grp.getgrgid(my_group).gr_name).owner == (-1, my_group)
+    assert seed.FileAttributes().owner is None
+    dest = tmp_path / "seed"
+    seed.write_seed(str(dest), render_seed(**FULL), attributes=attributes)
+    assert {(os.stat(dest / n).st_uid, os.stat(dest / n).st_gid) for n in os.listdir(dest)} == {(me, my_group)}
+    assert seed.write_seed(str(dest), render_seed(**FULL), attributes=attributes) == ([], [])
+    with pytest.raises(ConfigError) as info:
+        seed.FileAttributes.from_options(owner="no-such-user-liveiso")
+    assert str(info.value) == "owner: no such owner on the managed host: 'no-such-user-liveiso'"
+
+
+def test_owner_drift_is_reported(tmp_path):
+    dest = tmp_path / "seed"
+    files = render_seed(**FULL)
+    seed.write_seed(str(dest), files)
+    other = seed.FileAttributes(uid=os.getuid() + 1, gid=os.getgid())
+    changed, diffs = seed.write_seed(str(dest), files, check_mode=True, attributes=other)
+    assert changed == ["meta-data", "user-data", "network-config", "vendor-data"]
+    assert diffs[0]["after_header"].endswith("(owner %d)" % (os.getuid() + 1))
+
+
+def test_a_symlink_in_place_of_a_seed_file_is_replaced(tmp_path):
+    dest = tmp_path / "seed"
+    files = render_seed(**FULL)
+    seed.write_seed(str(dest), files)
+    (tmp_path / "elsewhere").write_text(files["user-data"])
+    os.unlink(dest / "user-data")
+    os.symlink(tmp_path / "elsewhere", dest / "user-data")
+    assert seed.write_seed(str(dest), files)[0] == ["user-data"]
+    assert not os.path.islink(dest / "user-data") and (tmp_path / "elsewhere").read_text() == files["user-data"]
+
+
+def test_module_result_lists_the_modes(tmp_path):
+    module = FakeModule(tmp_path, user_data={"a": 1}, network_config=NET_V2, mode="0640")
+    result = module_glue.cloudinit_seed(module)
+    assert result["modes"] == {"meta-data": "0644", "user-data": "0640", "network-config": "0644"}
+    os.chmod(tmp_path / "seed" / "user-data", 0o666)
+    again = module_glue.cloudinit_seed(FakeModule(tmp_path, user_data={"a": 1}, network_config=NET_V2, mode="0640"))
+    assert again["changed"] is True and again["changed_files"] == ["user-data"]
+    assert stat.S_IMODE(os.stat(tmp_path / "seed" / "user-data").st_mode) == 0o640
