@@ -172,6 +172,7 @@ def run_module(module: Module, handler: Callable[[Module], Result]) -> None:
         module.fail_json(msg=redact("internal error in liveiso.customizer.%s: %s" % (name, err)),
                          exception=redact(traceback.format_exc()))
     for note in result.get("notes") or []:
-        if note.startswith(("released what a killed build", "removed the temp output of a killed build")):
+        if note.startswith(("released what a killed build", "removed the temp output of a killed build",
+                            "cloud-init seed on the media is not read")):
             module.warn(note)
     module.exit_json(**result)
