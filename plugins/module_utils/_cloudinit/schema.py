@@ -208,7 +208,9 @@ def check_network_rendering(chroot: Chroot, facts: ImageFacts, sections: Collect
 
 
 def _schema_failure(name: str, output: str, facts: ImageFacts, label: str = "") -> SeedError:
-    lines = [row for row in output.splitlines() if "Invalid" in row or "Error" in row] or output.splitlines()[-3:]
+    rows = [row.strip() for row in output.splitlines() if row.strip()]
+    first = next((index for index, row in enumerate(rows) if "Invalid" in row or "Error" in row), None)
+    lines = rows[first:first + 6] if first is not None else rows[-3:]  # "Error:" alone says nothing: what follows
     match = LINE_RE.search(" ".join(lines))
     return SeedError(name, "%scloud-init %s schema check failed: %s"
                      % (label + ": " if label and label != name else "", facts["cloud_init_version"],
