@@ -115,10 +115,10 @@ _V1_KEYS: Dict[NetworkV1Type, Tuple[Tuple[str, ...], Dict[str, Check]]] = {
     NetworkV1Type.LOOPBACK: (("name",), dict(_V1_IFACE)),
     NetworkV1Type.INFINIBAND: (("name",), dict(_V1_IFACE)),
     # cloud-init 22.4 skips (with a log warning only) a bond without params
-    NetworkV1Type.BOND: (("name", "bond_interfaces", "params"), dict(_V1_IFACE, bond_interfaces=_str_list,
-                                                                      params=_mapping)),
-    NetworkV1Type.BRIDGE: (("name", "bridge_interfaces"), dict(_V1_IFACE, bridge_interfaces=_str_list,
-                                                              params=_mapping)),
+    NetworkV1Type.BOND: (("name", "bond_interfaces", "params"),
+                         dict(_V1_IFACE, bond_interfaces=_str_list, params=_mapping)),
+    NetworkV1Type.BRIDGE: (("name", "bridge_interfaces"),
+                           dict(_V1_IFACE, bridge_interfaces=_str_list, params=_mapping)),
     NetworkV1Type.VLAN: (("name", "vlan_link", "vlan_id"), dict(_V1_IFACE, vlan_link=_str, vlan_id=_vlan_id)),
     NetworkV1Type.NAMESERVER: (("address",), {"type": _any, "address": _str_or_list, "search": _str_or_list,
                                               "interface": _str}),
@@ -185,8 +185,8 @@ def check_v1(config: Mapping[str, Any]) -> None:
     for index, entry in enumerate(entries):
         if _v1_entry(index, entry).needs_name:
             if entry["name"] in names:
-                raise SeedError(NAME, "config[%d].name: %r is already config[%d]" % (index, entry["name"],
-                                                                                    names[entry["name"]]))
+                raise SeedError(NAME, "config[%d].name: %r is already config[%d]"
+                                % (index, entry["name"], names[entry["name"]]))
             names[entry["name"]] = index
     refs = (("bond_interfaces", True), ("bridge_interfaces", True), ("vlan_link", False), ("interface", False))
     for index, entry in enumerate(entries):

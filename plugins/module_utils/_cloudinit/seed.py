@@ -21,22 +21,27 @@ import re
 import stat
 from typing import Any, Callable, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.common import SeedError as SeedError
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.common import dump_yaml as dump_yaml
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.common import load_yaml as load_yaml
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.network import NetworkV1Type as NetworkV1Type
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.network import NetworkV2Key as NetworkV2Key
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.network import check_network
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.userdata import (
-    UserDataFormat as UserDataFormat,
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.common import SeedError, dump_yaml, load_yaml
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.network import (
+    NetworkV1Type,
+    NetworkV2Key,
+    check_network,
 )
-from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.userdata import check_parts
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.userdata import UserDataFormat, check_parts
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import atomic_write
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import register_secret
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import DRACUT_LIVE_MEDIUM
 
+
+__all__ = [  # what callers use, the names of common, network and userdata that it re-exports among them
+    "ConfigFragment", "FileAttributes", "LiveMedium", "NetworkV1Type", "NetworkV2Key", "Placement", "SeedDiff",
+    "SeedError", "SeedFile", "SeedFiles", "SeedInput", "UserDataFormat", "collect_secrets",
+    "collect_secrets_from_text", "config_fragment", "dump_yaml", "load_yaml", "parse_mode", "render_mapping_file",
+    "render_seed", "render_user_data", "stable_instance_id", "validate_meta_data", "validate_network_config",
+    "validate_user_data", "write_seed",
+]
 
 SeedInput = Union[str, Mapping[str, Any], None]
 """One seed file as the module takes it: a mapping (serialised to YAML), text (taken as it is) or nothing."""

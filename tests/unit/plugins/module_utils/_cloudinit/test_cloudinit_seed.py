@@ -812,8 +812,8 @@ def test_modes_from_options(tmp_path):
     seed.write_seed(str(dest), render_seed(**FULL), attributes=attributes)
     assert modes_of(dest) == {"meta-data": 0o600, "network-config": 0o600, "user-data": 0o640, "vendor-data": 0o640}
     assert seed.write_seed(str(dest), render_seed(**FULL), attributes=attributes) == ([], [])
-    assert seed.write_seed(str(dest), render_seed(**FULL))[0] == ["meta-data", "user-data", "network-config",
-                                                                   "vendor-data"]  # back to the defaults
+    back_to_defaults = seed.write_seed(str(dest), render_seed(**FULL))[0]
+    assert back_to_defaults == ["meta-data", "user-data", "network-config", "vendor-data"]
 
 
 @pytest.mark.parametrize("value,mode", [(None, 0o600), ("0600", 0o600), ("640", 0o640), (" 0400 ", 0o400),

@@ -68,8 +68,8 @@ def v1_with(index, **changes):
 
 
 V1_ERRORS = [
-    (v1_with(0, mac_address="52:54:00:12:34"), "config[0].mac_address: must be a MAC address such as "
-                                                "'52:54:00:12:34:56', got '52:54:00:12:34'"),
+    (v1_with(0, mac_address="52:54:00:12:34"),
+     "config[0].mac_address: must be a MAC address such as '52:54:00:12:34:56', got '52:54:00:12:34'"),
     (v1_with(0, mac_address=3156541252), "an unquoted MAC in YAML can load as a number: quote it"),
     (v1_with(0, mtu="1500"), "config[0].mtu: must be an integer, got '1500' (a string)"),
     (v1_with(0, ip="x"), "config[0].ip: unknown key. Known here: accept-ra, keep_configuration, mac_address, "

@@ -34,8 +34,8 @@ def test_a_seed_nothing_reads_is_warned_about(tmp_path):
     ([("var/lib/cloud/seed/nocloud", "/run/initramfs/live/cloud-init-data")], [], []),  # Example 1's link
     ([("var/lib/cloud/seed/nocloud-net", "/run/live/medium/cloud-init-data/")], [], []),
     ([], [], ["ds=nocloud;s=file:///run/initramfs/live/cloud-init-data/"]),
-    ([], [("etc/cloud/cloud.cfg.d/90-seed.cfg", "datasource:\n  NoCloud:\n    seedfrom: file:///run/initramfs/"
-                                                 "live/cloud-init-data/\n")], []),
+    ([], [("etc/cloud/cloud.cfg.d/90-seed.cfg",
+           "datasource:\n  NoCloud:\n    seedfrom: file:///run/initramfs/live/cloud-init-data/\n")], []),
     ([], [("etc/systemd/system/liveiso-seed-select.service",
            "[Unit]\nConditionPathIsDirectory=/run/initramfs/live/cloud-init-data\n")], []),  # the site selector
     ([], [("usr/local/sbin/link-seed", "#!/bin/sh\nln -s $medium/cloud-init-data /var/lib/cloud/seed/nocloud\n")], []),
