@@ -141,7 +141,8 @@ def cloudinit_seed(module: Module) -> Result:
         network_config=params['network_config'], vendor_data=params['vendor_data'],
         instance_id=params['instance_id'], host=params['host'], placement=params['placement'],
         live_medium_path=params['live_medium_path'], validate_with_image=params['validate_with_image'],
-        show_secrets=params['show_secrets'], check_mode=module.check_mode, diff=module._diff)
+        show_secrets=params['show_secrets'], mode=params.get('mode'), public_mode=params.get('public_mode'),
+        owner=params.get('owner'), group=params.get('group'), check_mode=module.check_mode, diff=module._diff)
     try:
         return dict(make_seed(request))
     finally:
@@ -171,6 +172,7 @@ def run_module(module: Module, handler: Callable[[Module], Result]) -> None:
         module.fail_json(msg=redact("internal error in liveiso.customizer.%s: %s" % (name, err)),
                          exception=redact(traceback.format_exc()))
     for note in result.get("notes") or []:
-        if note.startswith(("released what a killed build", "removed the temp output of a killed build")):
+        if note.startswith(("released what a killed build", "removed the temp output of a killed build",
+                            "cloud-init seed on the media is not read")):
             module.warn(note)
     module.exit_json(**result)

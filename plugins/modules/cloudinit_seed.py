@@ -24,6 +24,9 @@ description:
     to merge into an M(liveiso.customizer.image_customize) or M(liveiso.customizer.liveos_iso) configuration.
   - Password hashes and keys in user-data are never shown in results, diffs or errors unless
     O(show_secrets=true).
+  - Files are written atomically (a temp file in O(dest), synced, renamed over the old one, as Ansible's
+    C(atomic_move) does) with mode O(mode) (user-data, vendor-data) or O(public_mode) (meta-data,
+    network-config).
 author:
   - liveiso.customizer contributors (@liveiso)
 requirements:
@@ -46,7 +49,8 @@ attributes:
   idempotent:
     description: When run twice in a row with the same arguments, the second run reports no change.
     support: full
-    details: A file is written only if its content differs; a file no longer rendered is removed.
+    details: A file is written only if its content differs, and its mode and ownership restored only if they
+      differ from O(mode), O(public_mode), O(owner), O(group); a file no longer rendered is removed.
 options:
   dest:
     description: Directory to write the seed files into. Created if missing.
@@ -94,6 +98,28 @@ options:
     description: Show user-data and vendor-data in diffs. Off by default; they often carry password hashes.
     type: bool
     default: false
+  mode:
+    description:
+      - The mode of C(user-data) and C(vendor-data), which may carry password hashes and keys.
+      - An octal string (C('0600'), C('640')) or a number YAML already read as octal (C(0600) unquoted). Modes
+        with bits above C(0777) are refused (an unquoted C(600) is the decimal number 600).
+      - A rerun restores it when somebody changed it (and reports C(changed)).
+    type: raw
+    default: '0600'
+  public_mode:
+    description:
+      - The mode of C(meta-data) and C(network-config) (an instance-id, a host name, addresses), like O(mode).
+      - A C(network-config) with Wi-Fi passwords deserves C('0600') here.
+    type: raw
+    default: '0644'
+  owner:
+    description:
+      - The user (name or uid) that owns the seed files; changing it needs root.
+      - Not managed when not given - new files then belong to the user the module runs as.
+    type: str
+  group:
+    description: The group (name or gid) of the seed files, like O(owner).
+    type: str
 '''
 
 EXAMPLES = r'''
@@ -134,7 +160,8 @@ files:
   type: dict
   sample: {"meta-data": "/srv/seeds/site-a/meta-data", "user-data": "/srv/seeds/site-a/user-data"}
 changed_files:
-  description: Names of the files that were (or in check mode would be) written or removed.
+  description: Names of the files that were (or in check mode would be) written, removed, or given back their
+    mode and ownership.
   returned: always
   type: list
   elements: str
@@ -153,6 +180,11 @@ live_medium_path:
   returned: always
   type: str
   sample: /run/initramfs/live
+modes:
+  description: The octal mode of each seed file, by file name (see O(mode) and O(public_mode)).
+  returned: always
+  type: dict
+  sample: {"meta-data": "0644", "user-data": "0600"}
 notes:
   description: What the validation checked, and with which cloud-init version.
   returned: always
@@ -197,6 +229,10 @@ def main():
             live_medium_path=dict(type='str'),
             validate_with_image=dict(type='path'),
             show_secrets=dict(type='bool', default=False),
+            mode=dict(type='raw', default='0600'),
+            public_mode=dict(type='raw', default='0644'),
+            owner=dict(type='str'),
+            group=dict(type='str'),
         ),
         supports_check_mode=True,
     )

@@ -77,6 +77,9 @@ options:
 '''
 
 EXAMPLES = r'''
+# The image must link /var/lib/cloud/seed/nocloud to <medium>/cloud-init-data (the postCustomization script of
+# cloudinit_seed's placement=iso fragment, run by image_customize), or cloud-init never reads the seed: the
+# module warns when nothing in the image links or points to /cloud-init-data.
 - name: Live ISO with a cloud-init seed on the media
   liveiso.customizer.liveos_iso:
     image: /srv/images/debian-12.qcow2

@@ -32,6 +32,10 @@ class SeedRequest:
     live_medium_path: Optional[str] = None
     validate_with_image: Optional[str] = None
     show_secrets: bool = False
+    mode: Optional[str] = None  #: user-data and vendor-data; None: 0600
+    public_mode: Optional[str] = None  #: meta-data and network-config; None: 0644
+    owner: Optional[str] = None  #: a user name or uid; None: not managed
+    group: Optional[str] = None
     check_mode: bool = False
     diff: bool = False
 
@@ -46,6 +50,7 @@ class _SeedResult(TypedDict):
     instance_id: str
     config: seed.ConfigFragment  #: the fragment that places the seed (see :meth:`seed.Placement.fragment`)
     live_medium_path: str
+    modes: Dict[str, str]  #: {seed file name: its octal mode}
     notes: List[str]
 
 
@@ -57,6 +62,7 @@ class SeedResult(_SeedResult, total=False):
 
 def make_seed(request: SeedRequest) -> SeedResult:
     """Render, validate and write the seed of ``request``; return the module result."""
+    attributes = seed.FileAttributes.from_options(request.mode, request.public_mode, request.owner, request.group)
     files = seed.render_seed(request.meta_data, request.user_data, request.network_config, request.vendor_data,
                              request.instance_id, request.host)
     notes = ["offline checks passed: %s" % ", ".join(sorted(files))]
@@ -66,7 +72,7 @@ def make_seed(request: SeedRequest) -> SeedResult:
         notes += facts["notes"]
         medium = medium or facts["live_medium"]
     medium = medium or seed.LiveMedium.DRACUT.value
-    changed, diffs = seed.write_seed(request.dest, files, request.check_mode, request.show_secrets)
+    changed, diffs = seed.write_seed(request.dest, files, request.check_mode, request.show_secrets, attributes)
     dest = request.dest.rstrip("/")
     result = SeedResult(
         changed=bool(changed),
@@ -75,6 +81,7 @@ def make_seed(request: SeedRequest) -> SeedResult:
         instance_id=seed.load_yaml("meta-data", files["meta-data"])["instance-id"],
         config=seed.config_fragment(request.placement, request.dest, medium, files=files),
         live_medium_path=medium,
+        modes={name: "%04o" % attributes.mode_of(seed.SeedFile(name)) for name in files},
         notes=notes,
     )
     if request.diff:

@@ -12,21 +12,36 @@ here; :mod:`schema` runs the target image's own ``cloud-init schema`` on top.
 
 from __future__ import annotations
 
+import dataclasses
+import grp
 import hashlib
 import os
+import pwd
 import re
-from typing import Any, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+import stat
+from typing import Any, Callable, Collection, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.common import SeedError, dump_yaml, load_yaml
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.network import (
+    NetworkV1Type,
+    NetworkV2Key,
+    check_network,
+)
+from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.userdata import UserDataFormat, check_parts
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import atomic_write
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import register_secret
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.initrd import DRACUT_LIVE_MEDIUM
 
-try:
-    import yaml
-except ImportError:  # reported when a seed is rendered
-    yaml = None
+
+__all__ = [  # what callers use, the names of common, network and userdata that it re-exports among them
+    "ConfigFragment", "FileAttributes", "LiveMedium", "NetworkV1Type", "NetworkV2Key", "Placement", "SeedDiff",
+    "SeedError", "SeedFile", "SeedFiles", "SeedInput", "UserDataFormat", "collect_secrets",
+    "collect_secrets_from_text", "config_fragment", "dump_yaml", "load_yaml", "parse_mode", "render_mapping_file",
+    "render_seed", "render_user_data", "stable_instance_id", "validate_meta_data", "validate_network_config",
+    "validate_user_data", "write_seed",
+]
 
 SeedInput = Union[str, Mapping[str, Any], None]
 """One seed file as the module takes it: a mapping (serialised to YAML), text (taken as it is) or nothing."""
@@ -36,15 +51,9 @@ ConfigFragment = Dict[str, Any]
 """Raw configuration in the reference format: what the modules' ``config`` option (and ``load_config``) take."""
 
 SECRET_KEYS: Tuple[str, ...] = ("passwd", "password", "private", "chpasswd", "psk", "token", "secret")
-
-
-class SeedError(ConfigError):
-    """An invalid seed file: names the file and, where known, the line."""
-
-    def __init__(self, name: str, message: str, line: Optional[int] = None, hint: Optional[str] = None) -> None:
-        self.file: str = name
-        self.line: Optional[int] = line
-        super().__init__(name if line is None else "%s: line %d" % (name, line), message, hint)
+MODE_RE: re.Pattern[str] = re.compile(r"0?[0-7]{3}\Z")
+FLAG_KEYS: Tuple[str, ...] = ("lock_passwd", "ssh_pwauth", "expire", "lock-passwd")
+"""Keys that look like secret keys but hold flags (``lock_passwd: false``): never registered."""
 
 
 class SeedDiff(TypedDict):
@@ -73,26 +82,6 @@ class SeedFile(StrEnum):
     def mode(self) -> int:
         """The file mode it is written with."""
         return 0o600 if self.holds_secrets else 0o644
-
-
-class UserDataFormat(StrEnum):
-    """The user-data formats cloud-init knows, each by the header its text starts with."""
-
-    CLOUD_CONFIG = "#cloud-config"
-    SCRIPT = "#!"
-    INCLUDE = "#include"
-    BOOTHOOK = "#cloud-boothook"
-    PART_HANDLER = "#part-handler"
-    CLOUD_CONFIG_ARCHIVE = "#cloud-config-archive"
-    UPSTART_JOB = "#upstart-job"
-    JINJA_TEMPLATE = "## template: jinja"
-    MIME_MULTIPART = "Content-Type: multipart/"
-
-    @classmethod
-    def of(cls, text: str) -> Optional[UserDataFormat]:
-        """The format of ``text`` by its header (the longest that matches); None for one cloud-init does not know."""
-        known = [fmt for fmt in cls if text.startswith(fmt.value)]
-        return max(known, key=lambda fmt: len(fmt.value)) if known else None
 
 
 class LiveMedium(StrEnum):
@@ -128,81 +117,9 @@ class Placement(StrEnum):
         }
 
 
-class NetworkV1Type(StrEnum):
-    """The entry types of a version 1 network-config."""
-
-    PHYSICAL = "physical"
-    BOND = "bond"
-    BRIDGE = "bridge"
-    VLAN = "vlan"
-    NAMESERVER = "nameserver"
-    ROUTE = "route"
-    INFINIBAND = "infiniband"
-
-    @property
-    def needs_name(self) -> bool:
-        """Is it an interface (which needs a name)?"""
-        return self in (NetworkV1Type.PHYSICAL, NetworkV1Type.BOND, NetworkV1Type.BRIDGE, NetworkV1Type.VLAN)
-
-
-class NetworkV2Key(StrEnum):
-    """The top-level keys of a version 2 (netplan) network-config."""
-
-    ETHERNETS = "ethernets"
-    BONDS = "bonds"
-    BRIDGES = "bridges"
-    VLANS = "vlans"
-    WIFIS = "wifis"
-    RENDERER = "renderer"
-    VERSION = "version"
-
-    @property
-    def lists_interfaces(self) -> bool:
-        """Is its value a mapping of interface names to their settings?"""
-        return self not in (NetworkV2Key.RENDERER, NetworkV2Key.VERSION)
-
-    def check_interface(self, name: str, iface: Mapping[str, Any]) -> None:
-        """What an interface of this section needs: a VLAN its id and link, a bond its interfaces."""
-        if self is NetworkV2Key.VLANS and ("id" not in iface or "link" not in iface):
-            raise SeedError("network-config", "vlans.%s needs id and link" % name)
-        if self is NetworkV2Key.BONDS and not iface.get("interfaces"):
-            raise SeedError("network-config", "bonds.%s needs interfaces" % name)
-
-
-def _require_yaml() -> None:
-    if yaml is None:
-        raise ConfigError("cloudinit_seed", "PyYAML is not installed on the managed host",
-                          "Install python3-yaml (Debian) or PyYAML (pip).")
-
-
-def _no_aliases(dumper: Any, data: Any) -> bool:
-    return True
-
-
-# Block style, no aliases: a seed is read by people too. (Made with type(): PyYAML has no type hints to subclass.)
-_DUMPER: Any = type("_Dumper", (yaml.SafeDumper,), {"ignore_aliases": _no_aliases}) if yaml is not None else None
-
-
-def dump_yaml(data: Any) -> str:
-    _require_yaml()
-    text: str = yaml.dump(data, Dumper=_DUMPER, default_flow_style=False, sort_keys=False, allow_unicode=True,
-                          width=1000)
-    return text
-
-
-def load_yaml(name: str, text: str) -> Any:
-    """Parse ``text``; a syntax error becomes a SeedError with the file and line."""
-    _require_yaml()
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or str(err)
-        raise SeedError(name, "not valid YAML: %s" % problem, line=mark.line + 1 if mark else None)
-
-
 def _is_secret_key(key: object) -> bool:
-    return any(marker in str(key).lower() for marker in SECRET_KEYS)
+    name = str(key).lower()
+    return name not in FLAG_KEYS and any(marker in name for marker in SECRET_KEYS)
 
 
 def _register(value: str, user_list: bool = False) -> None:
@@ -247,7 +164,7 @@ def collect_secrets(data: Any, inside_secret: bool = False) -> None:
 
 
 _SECRET_LINE: re.Pattern[str] = re.compile(
-    r"""^\s*-?\s*["']?[\w-]*(?:passw|secret|token|private)[\w-]*["']?\s*[:=]\s*(?P<value>\S.*?)\s*$""",
+    r"""^\s*-?\s*["']?(?P<key>[\w-]*(?:passw|secret|token|private)[\w-]*)["']?\s*[:=]\s*(?P<value>\S.*?)\s*$""",
     re.IGNORECASE)
 _CRYPT_HASH: re.Pattern[str] = re.compile(r"\$(?:1|2[abxy]?|5|6|y|gy|7)\$[./A-Za-z0-9$=+-]{8,}")
 
@@ -268,7 +185,7 @@ def collect_secrets_from_text(text: str) -> None:
             register_secret(stripped)
             continue
         match = _SECRET_LINE.match(line)
-        if match:
+        if match and match.group("key").lower() not in FLAG_KEYS:
             value = match.group("value").strip("'\"")
             if value and value not in ("|", ">", "|-", ">-", "[", "{"):
                 register_secret(value)
@@ -300,61 +217,14 @@ def render_mapping_file(name: str, value: SeedInput) -> Optional[str]:
 
 
 def validate_user_data(text: str, name: str = SeedFile.USER_DATA.value) -> None:
-    stripped = text.lstrip("\ufeff")
-    if UserDataFormat.of(stripped) is None:
-        first = stripped.splitlines()[0] if stripped.strip() else "(empty)"
-        raise SeedError(name, "unknown format (first line %r)" % first[:60], line=1,
-                        hint="Start it with #cloud-config, a #! script line, or give MIME multipart.")
-    if stripped.splitlines()[0].rstrip() == UserDataFormat.CLOUD_CONFIG.value:
-        data = load_yaml(name, stripped)
-        if data is not None and not isinstance(data, dict):
-            raise SeedError(name, "a #cloud-config must be a mapping, got %s" % type(data).__name__)
-        collect_secrets(data or {})
-
-
-def _check_v1(config: Mapping[str, Any]) -> None:
-    entries = config.get("config")
-    if not isinstance(entries, list):
-        raise SeedError("network-config", "version 1 needs a 'config' list")
-    for index, entry in enumerate(entries):
-        try:
-            kind = NetworkV1Type(entry.get("type") if isinstance(entry, dict) else None)
-        except ValueError:
-            raise SeedError("network-config", "config[%d]: type must be one of %s"
-                            % (index, ", ".join(str(known) for known in NetworkV1Type))) from None
-        if kind.needs_name and not entry.get("name"):
-            raise SeedError("network-config", "config[%d]: a %s needs a name" % (index, kind))
-
-
-def _check_v2(config: Mapping[str, Any]) -> None:
-    for key, value in config.items():
-        try:
-            section = NetworkV2Key(key)
-        except ValueError:
-            raise SeedError("network-config", "unknown version 2 key %r" % key,
-                            hint="Known: %s." % ", ".join(str(known) for known in NetworkV2Key)) from None
-        if section.lists_interfaces:
-            if not isinstance(value, dict):
-                raise SeedError("network-config", "%s must be a mapping of interface names" % section)
-            for name, iface in value.items():
-                if not isinstance(iface, dict):
-                    raise SeedError("network-config", "%s.%s must be a mapping" % (section, name))
-                section.check_interface(name, iface)
+    """Check user-data (or vendor-data) as cloud-init will read it (:mod:`userdata`); register the secrets of
+    every cloud-config in it."""
+    for data in check_parts(text, name):
+        collect_secrets(data)
 
 
 def validate_network_config(text: str) -> None:
-    data = load_yaml("network-config", text)
-    if not isinstance(data, dict):
-        raise SeedError("network-config", "must be a mapping with a version")
-    if set(data) == {"network"} and isinstance(data["network"], dict):
-        data = data["network"]
-    version = data.get("version")
-    if version == 1:
-        _check_v1(data)
-    elif version == 2:
-        _check_v2(data)
-    else:
-        raise SeedError("network-config", "version must be 1 or 2, got %r" % (version,))
+    check_network(load_yaml(SeedFile.NETWORK_CONFIG.value, text))
 
 
 def validate_meta_data(text: str) -> None:
@@ -413,45 +283,137 @@ def render_seed(meta_data: SeedInput = None, user_data: SeedInput = None, networ
     return {name: text for name, text in files.items() if text is not None}
 
 
-def write_seed(dest: str, files: Mapping[str, str], check_mode: bool = False,
-               show_secrets: bool = False) -> Tuple[List[str], List[SeedDiff]]:
-    """Write each file whose content differs (atomically); return (changed names, diffs)."""
+def parse_mode(value: Union[int, str, None], option: str, default: int) -> int:
+    """A file mode option: an octal string (``'0600'``, ``'640'``) or an int already octal (YAML's ``0600``)."""
+    if value is None:
+        return default
+    if isinstance(value, str) and MODE_RE.match(value.strip()):
+        mode = int(value.strip(), 8)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        mode = value
+    else:
+        raise ConfigError(option, "must be an octal mode such as '0600', got %r" % (value,),
+                          "Give it as a quoted octal string.")
+    if not 0 <= mode <= 0o777:
+        raise ConfigError(option, "must be a mode between 0000 and 0777, got %04o (%r)" % (mode, value),
+                          "An unquoted 600 in YAML is the decimal number 600: write '0600'.")
+    return mode
+
+
+def _resolve_id(value: Union[int, str, None], option: str, by_name: Callable[[str], int]) -> Optional[int]:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    try:
+        return by_name(str(value))
+    except KeyError:
+        raise ConfigError(option, "no such %s on the managed host: %r" % (option, value)) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class FileAttributes:
+    """The mode and ownership seed files are written with (and restored to when somebody changed them)."""
+
+    mode: int = 0o600  #: user-data and vendor-data: password hashes and keys
+    public_mode: int = 0o644  #: meta-data and network-config
+    uid: Optional[int] = None  #: None: not managed (new files belong to the user the module runs as)
+    gid: Optional[int] = None
+
+    @classmethod
+    def from_options(cls, mode: Union[int, str, None] = None, public_mode: Union[int, str, None] = None,
+                     owner: Union[int, str, None] = None, group: Union[int, str, None] = None) -> FileAttributes:
+        return cls(mode=parse_mode(mode, "mode", cls.mode),
+                   public_mode=parse_mode(public_mode, "public_mode", cls.public_mode),
+                   uid=_resolve_id(owner, "owner", lambda name: pwd.getpwnam(name).pw_uid),
+                   gid=_resolve_id(group, "group", lambda name: grp.getgrnam(name).gr_gid))
+
+    def mode_of(self, member: SeedFile) -> int:
+        return self.mode if member.holds_secrets else self.public_mode
+
+    def drift(self, member: SeedFile, path: str) -> List[Tuple[str, str, str]]:
+        """What differs in ``path``'s mode and ownership: [(what, is, should be)], empty when nothing does."""
+        info = os.lstat(path)
+        changes = []
+        if stat.S_IMODE(info.st_mode) != self.mode_of(member):
+            changes.append(("mode", "%04o" % stat.S_IMODE(info.st_mode), "%04o" % self.mode_of(member)))
+        if self.uid is not None and info.st_uid != self.uid:
+            changes.append(("owner", str(info.st_uid), str(self.uid)))
+        if self.gid is not None and info.st_gid != self.gid:
+            changes.append(("group", str(info.st_gid), str(self.gid)))
+        return changes
+
+    def apply(self, member: SeedFile, path: str) -> None:
+        if self.uid is not None or self.gid is not None:
+            os.chown(path, -1 if self.uid is None else self.uid, -1 if self.gid is None else self.gid)
+        os.chmod(path, self.mode_of(member))
+
+    @property
+    def owner(self) -> Optional[Tuple[int, int]]:
+        """(uid, gid) for :func:`atomic_write`, -1 for the one not managed; None when neither is."""
+        if self.uid is None and self.gid is None:
+            return None
+        return (-1 if self.uid is None else self.uid, -1 if self.gid is None else self.gid)
+
+
+def _read(path: str) -> Optional[str]:
+    """The text of ``path``; None when there is no regular file (a symlink is replaced, not followed)."""
+    if os.path.islink(path) or not os.path.isfile(path):
+        return None
+    with open(path) as handle:
+        return handle.read()
+
+
+def _write_one(member: SeedFile, path: str, text: str, check_mode: bool, show_secrets: bool,
+               attributes: FileAttributes) -> Optional[SeedDiff]:
+    """Write (or restore the mode and ownership of) one file; its diff, or None when it is as it should be."""
+    before = _read(path)
+    if before == text:
+        drift = attributes.drift(member, path)
+        if not drift:
+            return None
+        if not check_mode:
+            attributes.apply(member, path)
+        shown = text if show_secrets or not member.holds_secrets else _summary(text)
+        return SeedDiff(before_header="%s (%s)" % (path, ", ".join("%s %s" % (what, was) for what, was, _n in drift)),
+                        after_header="%s (%s)" % (path, ", ".join("%s %s" % (what, new) for what, _w, new in drift)),
+                        before=shown, after=shown)
+    if not check_mode:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        atomic_write(path, text, attributes.mode_of(member), attributes.owner)
+    if show_secrets or not member.holds_secrets:
+        return SeedDiff(before_header=path, after_header=path, before=before or "", after=text)
+    return SeedDiff(before_header=path, after_header=path, before=_summary(before), after=_summary(text))
+
+
+def write_seed(dest: str, files: Mapping[str, str], check_mode: bool = False, show_secrets: bool = False,
+               attributes: Optional[FileAttributes] = None) -> Tuple[List[str], List[SeedDiff]]:
+    """Write each file whose content differs (atomically: temp file, fsync, rename), restore the mode and
+    ownership of the others where they drifted, remove the seed files no longer rendered; return (changed
+    names, diffs). Check mode reports the same and touches nothing."""
+    attributes = attributes or FileAttributes()
     changed: List[str] = []
     diffs: List[SeedDiff] = []
     for member in SeedFile:
         name = member.value
         path = os.path.join(dest, name)
         if name not in files:
-            if os.path.isfile(path):  # rendered by an earlier run, no longer part of the seed
+            if os.path.isfile(path) or os.path.islink(path):  # rendered by an earlier run, no longer in the seed
                 changed.append(name)
                 diffs.append(SeedDiff(before_header=path, after_header="(removed)",
                                       before=_shown_text(member, path, show_secrets), after=""))
                 if not check_mode:
                     os.unlink(path)
             continue
-        text = files[name]
-        try:
-            with open(path) as handle:
-                before: Optional[str] = handle.read()
-        except FileNotFoundError:
-            before = None
-        if before == text:
-            continue
-        changed.append(name)
-        if show_secrets or not member.holds_secrets:
-            diffs.append(SeedDiff(before_header=path, after_header=path, before=before or "", after=text))
-        else:
-            diffs.append(SeedDiff(before_header=path, after_header=path, before=_summary(before),
-                                  after=_summary(text)))
-        if not check_mode:
-            os.makedirs(dest, exist_ok=True)
-            atomic_write(path, text, member.mode)
+        diff = _write_one(member, path, files[name], check_mode, show_secrets, attributes)
+        if diff is not None:
+            changed.append(name)
+            diffs.append(diff)
     return changed, diffs
 
 
 def _shown_text(member: SeedFile, path: str, show_secrets: bool) -> str:
-    with open(path) as handle:
-        text = handle.read()
+    text = _read(path) or ""
     return text if show_secrets or not member.holds_secrets else _summary(text)
 
 

@@ -11,11 +11,22 @@ from __future__ import annotations
 from typing import Optional, Set, overload
 
 _SECRETS: Set[str] = set()
+PLAIN_WORDS: "frozenset[str]" = frozenset((
+    "true", "false", "yes", "no", "on", "off", "null", "none", "~", "y", "n",  # YAML 1.1 booleans and null
+    "random",  # chpasswd's keyword for "make one up"
+))
+"""Words no secret is: a value such as ``lock_passwd: false`` is a flag, and masking ``false`` everywhere would
+turn ``dhcp4: false`` into ``dhcp4: ********`` in every result and diff."""
+
+
+def is_plain_word(value: str) -> bool:
+    """Is ``value`` (stripped, any case, quoted or not) one of :data:`PLAIN_WORDS`?"""
+    return value.strip().strip("'\"").strip().lower() in PLAIN_WORDS
 
 
 def register_secret(value: object) -> None:
-    """Mask ``value`` wherever this library logs or reports text."""
-    if value and isinstance(value, str) and len(value) >= 4:
+    """Mask ``value`` wherever this library logs or reports text (not plain words: see :data:`PLAIN_WORDS`)."""
+    if value and isinstance(value, str) and len(value) >= 4 and not is_plain_word(value):
         _SECRETS.add(value)
 
 

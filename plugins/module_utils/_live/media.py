@@ -114,3 +114,48 @@ def additional_file_grafts(build: WorkFiles, specs: Sequence[FileSpec], epoch: O
             os.makedirs(os.path.dirname(path), exist_ok=True)
             grafts.append((spec.destination, _write(path, spec.content or "", epoch)))  # a spec has one of the two
     return grafts
+
+
+SEED_MEDIA_DIR: str = "/cloud-init-data"
+UNREAD_SEED_NOTE: str = "cloud-init seed on the media is not read"  #: module_glue turns notes starting so into warnings
+_SEED_LINKS: Tuple[str, ...] = ("var/lib/cloud/seed/nocloud", "var/lib/cloud/seed/nocloud-net")
+_SEED_POINTER_DIRS: Tuple[str, ...] = ("etc/cloud", "etc/systemd/system", "usr/lib/systemd/system", "lib/systemd/system",
+                                       "usr/local/bin", "usr/local/sbin", "usr/local/lib")
+
+
+def _mentions_seed_dir(root: str) -> bool:
+    """Does a cloud-init config, a systemd unit or a local script in ``root`` name the media's seed directory?"""
+    needle = SEED_MEDIA_DIR.lstrip("/").encode()
+    for top in _SEED_POINTER_DIRS:
+        base = os.path.join(root, top)
+        if os.path.islink(base) or not os.path.isdir(base):
+            continue
+        for folder, _dirs, names in os.walk(base):
+            for name in names:
+                path = os.path.join(folder, name)
+                if os.path.islink(path) or not os.path.isfile(path) or os.path.getsize(path) > 1 << 20:
+                    continue  # a link may be absolute (the host's file): only the image's own files count
+                with open(path, "rb") as handle:
+                    if needle in handle.read():
+                        return True
+    return False
+
+
+def unread_seed_warning(root: str, media_paths: Sequence[str], kernel_args: Sequence[str]) -> Optional[str]:
+    """A warning when the ISO carries ``/cloud-init-data/*`` but nothing in the image at ``root`` reads it: no
+    /var/lib/cloud/seed/nocloud link to it, no ``ds=nocloud;s=...`` or ``seedfrom`` on the kernel command line
+    naming it, no cloud-init config, unit or local script that names it (docs/cloud-init.md, Example 1)."""
+    seeds = sorted(path for path in media_paths if path.startswith(SEED_MEDIA_DIR + "/"))
+    if not seeds or any(SEED_MEDIA_DIR in arg for arg in kernel_args):
+        return None
+    for link in _SEED_LINKS:
+        path = os.path.join(root, link)
+        if os.path.islink(path) and SEED_MEDIA_DIR in os.readlink(path):
+            return None
+    if _mentions_seed_dir(root):
+        return None
+    return ("%s: the ISO gets %s, but nothing in the image links /var/lib/cloud/seed/nocloud to it or points "
+            "cloud-init there, so cloud-init never reads it. Add the seed link script of docs/cloud-init.md "
+            "(cloudinit_seed's placement=iso fragment has it) or ds=nocloud;s=file://<medium>%s/ on the kernel "
+            "command line." % (UNREAD_SEED_NOTE, ", ".join(seeds[:4]) + (", ..." if len(seeds) > 4 else ""),
+                               SEED_MEDIA_DIR))

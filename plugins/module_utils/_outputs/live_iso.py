@@ -123,6 +123,9 @@ def prepare_root(build: BuildSteps, chroot: Chroot, request: LiveIsoRequest, pla
     customizing = request.config.customizes_root
     if customizing:
         notes.extend(run_steps(build, chroot, request.config))
+    unread = media.unread_seed_warning(chroot.root, list(plan.files), plan.kernel_args())
+    if unread:
+        notes.append(unread)
     with build.step("build-initrd"):
         kernel_version: str = build_initrd(chroot, build.path("initrd.img"), source_date_epoch=epoch,
                                            version=plan.kernel_version if kernel_source else None)

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """cloudinit_seed.py: rendering, offline validation, secrets, idempotent writing and placement of NoCloud seeds."""
 
+import grp
 import hashlib
 import os
+import pwd
 import re
 import stat
 
@@ -19,12 +21,13 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.sche
 from ansible_collections.liveiso.customizer.plugins.module_utils._cloudinit.seed import SeedError, render_seed
 from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as config_mod
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import secrets
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 from ansible_collections.liveiso.customizer.plugins.module_utils._image import chroot as chroot_mod
 
 IID_RE = re.compile(r"^iid-[0-9a-f]{16}$")
 HINT = ". Start it with #cloud-config, a #! script line, or give MIME multipart."
-V1_TYPES = "physical, bond, bridge, vlan, nameserver, route, infiniband"
-V2_HINT = ". Known: ethernets, bonds, bridges, vlans, wifis, renderer, version."
+V1_TYPES = "physical, bond, bridge, vlan, nameserver, route, infiniband, loopback"
+V2_HINT = ". Known: ethernets, bonds, bridges, vlans, wifis, tunnels, vrfs, renderer, version."
 MIME = (
     'Content-Type: multipart/mixed; boundary="==BOUNDARY=="\n'
     "MIME-Version: 1.0\n"
@@ -92,9 +95,9 @@ def test_dict_user_data_keeps_key_order_in_block_style():
     "#cloud-boothook\n#!/bin/sh\necho boot\n",
     "## template: jinja\n#cloud-config\nhostname: {{ v1.instance_id }}\n",
     "#cloud-config\n# comment kept\nhostname:   spaced   \npackages: [curl,  jq]\n",
-    "\ufeff#cloud-config\nhostname: bom\n",
+    "  #Cloud-Config\nhostname: indented\n",
     "#cloud-config",
-], ids=["script", "mime", "include", "boothook", "jinja", "cloud-config-text", "bom", "header-only"])
+], ids=["script", "mime", "include", "boothook", "jinja", "cloud-config-text", "indented-any-case", "header-only"])
 def test_string_user_data_is_taken_byte_for_byte(text):
     files = render_seed(user_data=text)
     assert files["user-data"] == text
@@ -218,8 +221,9 @@ ERROR_CASES = [
                  "user-data: a #cloud-config must be a mapping, got str", id="cloud-config-scalar"),
     pytest.param(dict(user_data="hello world\n#cloud-config\n"), "user-data", 1,
                  "user-data: line 1: unknown format (first line 'hello world')" + HINT, id="unknown-format"),
-    pytest.param(dict(user_data="  #cloud-config\na: 1\n"), "user-data", 1,
-                 "user-data: line 1: unknown format (first line '  #cloud-config')" + HINT, id="indented-header"),
+    pytest.param(dict(user_data="\ufeff#cloud-config\na: 1\n"), "user-data", 1,
+                 "user-data: line 1: starts with a UTF-8 byte order mark: cloud-init then reads no header and "
+                 "ignores it. Save it as UTF-8 without a BOM.", id="bom"),
     pytest.param(dict(user_data=""), "user-data", 1,
                  "user-data: line 1: unknown format (first line '(empty)')" + HINT, id="empty-user-data"),
     pytest.param(dict(user_data=["a", "b"]), "user-data", None,
@@ -256,11 +260,11 @@ ERROR_CASES = [
     pytest.param(dict(network_config={"version": 1, "config": ["eth0"]}), "network-config", None,
                  "network-config: config[0]: type must be one of " + V1_TYPES, id="v1-entry-not-mapping"),
     pytest.param(dict(network_config={"version": 1, "config": [{"type": "physical", "mac_address": "x"}]}),
-                 "network-config", None, "network-config: config[0]: a physical needs a name",
+                 "network-config", None, "network-config: config[0]: a physical needs 'name'",
                  id="v1-physical-no-name"),
     pytest.param(dict(network_config={"version": 1, "config": [{"type": "nameserver", "address": ["1.1.1.1"]},
                                                                {"type": "bridge", "name": ""}]}),
-                 "network-config", None, "network-config: config[1]: a bridge needs a name", id="v1-bridge-no-name"),
+                 "network-config", None, "network-config: config[1]: a bridge needs 'name'", id="v1-bridge-no-name"),
     pytest.param(dict(network_config={"version": 2, "ethernet": {"eth0": {}}}), "network-config", None,
                  "network-config: unknown version 2 key 'ethernet'" + V2_HINT, id="v2-unknown-key"),
     pytest.param(dict(network_config={"network": {"version": 2, "bogus": 1}}), "network-config", None,
@@ -270,13 +274,13 @@ ERROR_CASES = [
     pytest.param(dict(network_config={"version": 2, "ethernets": {"eth0": None}}), "network-config", None,
                  "network-config: ethernets.eth0 must be a mapping", id="v2-ethernet-null"),
     pytest.param(dict(network_config={"version": 2, "vlans": {"vlan10": {"link": "eth0"}}}), "network-config",
-                 None, "network-config: vlans.vlan10 needs id and link", id="v2-vlan-no-id"),
+                 None, "network-config: vlans.vlan10: a vlan entry needs 'id'", id="v2-vlan-no-id"),
     pytest.param(dict(network_config={"version": 2, "vlans": {"vlan20": {"id": 20}}}), "network-config",
-                 None, "network-config: vlans.vlan20 needs id and link", id="v2-vlan-no-link"),
+                 None, "network-config: vlans.vlan20: a vlan entry needs 'link'", id="v2-vlan-no-link"),
     pytest.param(dict(network_config={"version": 2, "bonds": {"bond0": {"parameters": {"mode": "active-backup"}}}}),
-                 "network-config", None, "network-config: bonds.bond0 needs interfaces", id="v2-bond-no-interfaces"),
+                 "network-config", None, "network-config: bonds.bond0: a bond entry needs 'interfaces'", id="v2-bond-no-interfaces"),
     pytest.param(dict(network_config={"version": 2, "bonds": {"bond1": {"interfaces": []}}}),
-                 "network-config", None, "network-config: bonds.bond1 needs interfaces", id="v2-bond-empty"),
+                 "network-config", None, "network-config: bonds.bond1: a bond needs 'interfaces' (its members)", id="v2-bond-empty"),
     pytest.param(dict(vendor_data="plain words\n"), "vendor-data", 1,
                  "vendor-data: line 1: unknown format (first line 'plain words')" + HINT, id="vendor-unknown-format"),
     pytest.param(dict(vendor_data="#cloud-config\na: [\n"), "vendor-data", 3,
@@ -696,7 +700,8 @@ def test_placement_takes_the_option_strings_and_makes_the_fragment(tmp_path):
 
 
 def test_network_v1_types_needing_a_name():
-    assert [kind.value for kind in seed.NetworkV1Type if kind.needs_name] == ["physical", "bond", "bridge", "vlan"]
+    assert [kind.value for kind in seed.NetworkV1Type if kind.needs_name] == [
+        "physical", "bond", "bridge", "vlan", "infiniband", "loopback"]
     assert [key.value for key in seed.NetworkV2Key if not key.lists_interfaces] == ["renderer", "version"]
 
 
@@ -739,3 +744,138 @@ def test_module_result_holds_plain_strings(tmp_path):
 
     walk(dict(result))
     assert yaml.safe_load(yaml.safe_dump(dict(result))) == dict(result)
+
+
+# ---------------------------------------------------------------- plain words are no secrets (issue 16)
+
+FLAG_USER_DATA = ("#cloud-config\nssh_pwauth: true\nusers:\n  - name: ops\n    lock_passwd: false\n"
+                  "    lock-passwd: 'False'\n    passwd: " + HASH1 + "\n"
+                  "chpasswd:\n  expire: false\n  users:\n    - {name: ops, password: RANDOM, type: RANDOM}\n"
+                  "    - {name: root, password: Root-Secret-77}\n")
+
+
+@pytest.mark.parametrize("word", ["true", "false", "True", "FALSE", "yes", "'no'", '"off"', "null", "none", "random",
+                                  " on "])
+def test_plain_words_are_never_registered(isolated_secrets, word):
+    secrets.register_secret(word)
+    assert not isolated_secrets
+    secrets.register_secret("Falsehood-is-a-secret")
+    assert isolated_secrets == {"Falsehood-is-a-secret"}
+
+
+def test_flag_keys_register_nothing_but_the_real_secrets_do(isolated_secrets):
+    seed.render_user_data(FLAG_USER_DATA)
+    render_seed(user_data=FLAG_USER_DATA)
+    render_seed(user_data=yaml.safe_load(FLAG_USER_DATA))
+    assert isolated_secrets == {HASH1, "Root-Secret-77"}
+
+
+def test_results_and_diffs_show_flags_unmasked(tmp_path):
+    network = {"version": 2, "ethernets": {"eth0": {"dhcp4": False, "dhcp6": True, "match": {"name": "e*"}}}}
+    module = FakeModule(tmp_path, diff=True, user_data=FLAG_USER_DATA, network_config=network)
+    result = module_glue.cloudinit_seed(module)
+    shown = [entry for entry in result["diff"] if entry["after_header"].endswith("network-config")][0]["after"]
+    assert secrets.redact(shown) == shown and "dhcp4: false" in shown and "dhcp6: true" in shown
+    assert not {"true", "false", "True", "False", "RANDOM"} & module.no_log_values
+    assert {HASH1, "Root-Secret-77"} <= module.no_log_values
+
+
+# ---------------------------------------------------------------- modes and ownership (issue 16)
+
+def modes_of(dest):
+    return {name: stat.S_IMODE(os.stat(dest / name).st_mode) for name in sorted(os.listdir(dest))}
+
+
+def test_a_loosened_mode_is_restored_and_reported(tmp_path):
+    dest = tmp_path / "seed"
+    files = render_seed(**FULL)
+    seed.write_seed(str(dest), files)
+    os.chmod(dest / "user-data", 0o644)
+    os.chmod(dest / "meta-data", 0o600)
+    inode = os.stat(dest / "user-data").st_ino
+    changed, diffs = seed.write_seed(str(dest), files, check_mode=True)
+    assert changed == ["meta-data", "user-data"]
+    assert modes_of(dest)["user-data"] == 0o644  # check mode touches nothing
+    assert [(d["before_header"], d["after_header"]) for d in diffs] == [
+        (str(dest / "meta-data") + " (mode 0600)", str(dest / "meta-data") + " (mode 0644)"),
+        (str(dest / "user-data") + " (mode 0644)", str(dest / "user-data") + " (mode 0600)")]
+    assert diffs[1]["before"] == diffs[1]["after"] == summary(files["user-data"])  # still hidden
+    assert seed.write_seed(str(dest), files) == (changed, diffs)
+    assert modes_of(dest) == {"meta-data": 0o644, "network-config": 0o644, "user-data": 0o600, "vendor-data": 0o600}
+    assert os.stat(dest / "user-data").st_ino == inode  # content unchanged: chmod, not a rewrite
+    assert seed.write_seed(str(dest), files) == ([], [])
+
+
+def test_modes_from_options(tmp_path):
+    dest = tmp_path / "seed"
+    attributes = seed.FileAttributes.from_options(mode="0640", public_mode=0o600)
+    seed.write_seed(str(dest), render_seed(**FULL), attributes=attributes)
+    assert modes_of(dest) == {"meta-data": 0o600, "network-config": 0o600, "user-data": 0o640, "vendor-data": 0o640}
+    assert seed.write_seed(str(dest), render_seed(**FULL), attributes=attributes) == ([], [])
+    back_to_defaults = seed.write_seed(str(dest), render_seed(**FULL))[0]
+    assert back_to_defaults == ["meta-data", "user-data", "network-config", "vendor-data"]
+
+
+@pytest.mark.parametrize("value,mode", [(None, 0o600), ("0600", 0o600), ("640", 0o640), (" 0400 ", 0o400),
+                                        (0o600, 0o600), (0, 0)])
+def test_parse_mode(value, mode):
+    assert seed.parse_mode(value, "mode", 0o600) == mode
+
+
+@pytest.mark.parametrize("value,message", [
+    (600, "mode: must be a mode between 0000 and 0777, got 1130 (600). An unquoted 600 in YAML is the decimal"),
+    ("u=rw", "mode: must be an octal mode such as '0600', got 'u=rw'. Give it as a quoted octal string."),
+    ("0800", "mode: must be an octal mode such as '0600', got '0800'"),
+    ("04755", "mode: must be an octal mode such as '0600', got '04755'"),
+    (True, "mode: must be an octal mode such as '0600', got True"),
+])
+def test_bad_modes(value, message):
+    with pytest.raises(ConfigError) as info:
+        seed.parse_mode(value, "mode", 0o600)
+    assert str(info.value).startswith(message)
+
+
+def test_owner_and_group_by_name_or_id(tmp_path):
+    me, my_group = os.getuid(), os.getgid()
+    attributes = seed.FileAttributes.from_options(owner=pwd.getpwuid(me).pw_name, group=str(my_group))
+    assert (attributes.uid, attributes.gid) == (me, my_group) and attributes.owner == (me, my_group)
+    assert seed.FileAttributes.from_options(group=grp.getgrgid(my_group).gr_name).owner == (-1, my_group)
+    assert seed.FileAttributes().owner is None
+    dest = tmp_path / "seed"
+    seed.write_seed(str(dest), render_seed(**FULL), attributes=attributes)
+    assert {(os.stat(dest / n).st_uid, os.stat(dest / n).st_gid) for n in os.listdir(dest)} == {(me, my_group)}
+    assert seed.write_seed(str(dest), render_seed(**FULL), attributes=attributes) == ([], [])
+    with pytest.raises(ConfigError) as info:
+        seed.FileAttributes.from_options(owner="no-such-user-liveiso")
+    assert str(info.value) == "owner: no such owner on the managed host: 'no-such-user-liveiso'"
+
+
+def test_owner_drift_is_reported(tmp_path):
+    dest = tmp_path / "seed"
+    files = render_seed(**FULL)
+    seed.write_seed(str(dest), files)
+    other = seed.FileAttributes(uid=os.getuid() + 1, gid=os.getgid())
+    changed, diffs = seed.write_seed(str(dest), files, check_mode=True, attributes=other)
+    assert changed == ["meta-data", "user-data", "network-config", "vendor-data"]
+    assert diffs[0]["after_header"].endswith("(owner %d)" % (os.getuid() + 1))
+
+
+def test_a_symlink_in_place_of_a_seed_file_is_replaced(tmp_path):
+    dest = tmp_path / "seed"
+    files = render_seed(**FULL)
+    seed.write_seed(str(dest), files)
+    (tmp_path / "elsewhere").write_text(files["user-data"])
+    os.unlink(dest / "user-data")
+    os.symlink(tmp_path / "elsewhere", dest / "user-data")
+    assert seed.write_seed(str(dest), files)[0] == ["user-data"]
+    assert not os.path.islink(dest / "user-data") and (tmp_path / "elsewhere").read_text() == files["user-data"]
+
+
+def test_module_result_lists_the_modes(tmp_path):
+    module = FakeModule(tmp_path, user_data={"a": 1}, network_config=NET_V2, mode="0640")
+    result = module_glue.cloudinit_seed(module)
+    assert result["modes"] == {"meta-data": "0644", "user-data": "0640", "network-config": "0644"}
+    os.chmod(tmp_path / "seed" / "user-data", 0o666)
+    again = module_glue.cloudinit_seed(FakeModule(tmp_path, user_data={"a": 1}, network_config=NET_V2, mode="0640"))
+    assert again["changed"] is True and again["changed_files"] == ["user-data"]
+    assert stat.S_IMODE(os.stat(tmp_path / "seed" / "user-data").st_mode) == 0o640
