@@ -139,6 +139,13 @@ def test_example1_media_layout(ex1, tmp_path):
     # the disk's fstab replaced by one that mounts nothing (dhclient-script exits without an /etc/fstab)
     assert sh("unsquashfs", "-cat", rootfs, "etc/fstab") == squashfs.LIVE_FSTAB
     assert not [line for line in listing.splitlines() if re.search(r" /boot/.", line)]
+    # packed while dracut ran in the chroot: none of the chroot's API filesystems (nor dracut's work files on
+    # its /run) got in; the mount points themselves did
+    for api in ("/dev", "/proc", "/sys", "/run"):
+        assert re.search(r"^d\S+ .* %s$" % api, listing, re.M), api
+    assert not [line for line in listing.splitlines() if re.search(r" /(proc|sys|run)/.", line)]
+    assert "/dev/pts/" not in listing and "liveiso-initrd" not in listing
+    assert "make-squashfs ran alongside build-initrd" in " ".join(ex1["notes"])
     assert "zstd" in sh("unsquashfs", "-s", rootfs)
 
 
