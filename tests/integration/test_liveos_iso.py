@@ -140,6 +140,15 @@ def test_example1_media_layout(ex1, tmp_path):
     # the disk's fstab replaced by one that mounts nothing (dhclient-script exits without an /etc/fstab)
     assert sh("unsquashfs", "-cat", rootfs, "etc/fstab") == squashfs.LIVE_FSTAB
     assert not [line for line in listing.splitlines() if re.search(r" /boot/.", line)]
+    # packed while dracut ran in the chroot: none of the chroot's API filesystems (nor dracut's work files on
+    # its /run) got in; the mount points themselves did
+    # (the image's own /dev nodes and /run files, on its root filesystem, are in it as before)
+    for api in ("/dev", "/proc", "/sys", "/run"):
+        assert re.search(r"^d\S+ .* %s$" % api, listing, re.M), api
+    paths = [line.split(" -> ")[0].split()[-1] for line in listing.splitlines() if line.strip()]
+    assert not [path for path in paths if path.startswith(("/proc/", "/sys/", "/dev/pts/", "/dev/loop"))]
+    assert not [path for path in paths if "liveiso-initrd" in path]
+    assert "make-squashfs ran alongside build-initrd" in " ".join(ex1["notes"])
     assert "zstd" in sh("unsquashfs", "-s", rootfs)
 
 

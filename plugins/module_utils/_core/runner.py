@@ -18,8 +18,9 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+from typing import IO, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core import tools
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import CommandError, HostError
@@ -158,3 +159,55 @@ def run(argv: Sequence[object], check: bool = True, input: Union[str, bytes, Non
         raise CommandError([redact(a) for a in args], proc.returncode,
                            tail(stderr, tail_lines) or tail(stdout, tail_lines), what=what)
     return Result(args, proc.returncode, stdout, stderr, seconds)
+
+
+class Started(object):
+    """A command :func:`started` in the background; :meth:`wait` gives its :class:`Result`."""
+
+    def __init__(self, args: List[str], proc: "subprocess.Popen[bytes]", output: IO[bytes], what: Optional[str],
+                 tail_lines: int) -> None:
+        self.args, self.proc, self.output, self.what, self.tail_lines = args, proc, output, what, tail_lines
+        self.started = time.monotonic()
+
+    def wait(self, timeout: Optional[float] = None, check: bool = True) -> Result:
+        """Wait for the command; raise CommandError on failure (``check``) or after ``timeout`` seconds."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stop_process_group(self.proc)
+            raise CommandError([redact(a) for a in self.args], "timeout", "no result after %s seconds" % timeout,
+                               what=self.what)
+        seconds = time.monotonic() - self.started
+        self.output.seek(0)
+        stdout = self.output.read().decode("utf-8", "replace")
+        if stdout.strip():
+            LOG.debug("%s", redact(stdout.rstrip()))
+        LOG.info("  exit %s after %.2fs (%s, in the background)", self.proc.returncode, seconds, self.args[0])
+        if check and self.proc.returncode != 0:
+            raise CommandError([redact(a) for a in self.args], self.proc.returncode, tail(stdout, self.tail_lines),
+                               what=self.what)
+        return Result(self.args, self.proc.returncode, stdout, "", seconds)
+
+
+@contextlib.contextmanager
+def started(argv: Sequence[object], what: Optional[str] = None, extra_env: Optional[Mapping[str, str]] = None,
+            tail_lines: int = 20) -> Iterator[Started]:
+    """``with started([...]) as job: ...; job.wait()``: ``argv`` runs in the background while the block runs,
+    as :func:`run` runs it (clean environment, a session of its own, stdin closed; stdout and stderr together,
+    into an unnamed temp file so a chatty command never blocks on a pipe). A job still running when the block
+    is left (an error, SIGTERM) is stopped with everything it started."""
+    args = [str(a) for a in argv]
+    child_env = clean_env(extra_env)
+    LOG.info("$ %s &", redact(" ".join(args)))
+    with tempfile.TemporaryFile() as output:
+        try:
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                    env=child_env, start_new_session=True)
+        except FileNotFoundError:
+            require_tools(args[0])
+            raise
+        try:
+            yield Started(args, proc, output, what, tail_lines)
+        finally:
+            if proc.poll() is None:
+                stop_process_group(proc)

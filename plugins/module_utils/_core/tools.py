@@ -60,6 +60,7 @@ HOST_TOOLS: Tuple[HostTool, ...] = (
     HostTool("chroot", "coreutils", "coreutils", _BOTH),
     HostTool("cp", "coreutils", "coreutils", _BOTH),
     HostTool("mksquashfs", "squashfs-tools", "squashfs-tools", _LIVE),
+    HostTool("unshare", "util-linux", "util-linux", _LIVE),  # mksquashfs in a private mount namespace
     HostTool("xorriso", "xorriso", "xorriso", _LIVE),
     HostTool("grub-mkimage", "grub-common", "grub2-tools", _LIVE),  # Fedora names it grub2-mkimage
     HostTool("mkfs.vfat", "dosfstools", "dosfstools", _LIVE),

@@ -15,13 +15,14 @@ declines every DHCP lease).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import os_errors_as
-from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import run, source_date_env
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Started, run, source_date_env, started
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import SAVED_SUFFIX
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import SCRIPT_DIR
 
@@ -75,3 +76,21 @@ def make_squashfs(root: str, dest: str, compression: Union[Compression, str] = C
         what="mksquashfs (packing the root filesystem)", timeout=7200)
     with os_errors_as("read the squashfs image", dest):
         return os.path.getsize(dest)
+
+
+# mksquashfs in a mount namespace of its own, made private: it packs the tree as it was mounted when it started,
+# and the API filesystems mounted later for dracut's chroot (/dev, /proc, /sys, /run) never show in it.
+PRIVATE_MOUNTS: Tuple[str, ...] = ("unshare", "--mount", "--propagation", "private", "--")
+
+
+@contextlib.contextmanager
+def squashfs_started(root: str, dest: str, compression: Union[Compression, str] = Compression.ZSTD,
+                     level: Optional[int] = None, source_date_epoch: Optional[int] = None) -> Iterator[Started]:
+    """:func:`make_squashfs` in the background, for the block (the live initrd is built meanwhile from the
+    same root): ``with squashfs_started(...) as job: ...; job.wait()``. The root must not change while it
+    runs: the block only reads it (dracut writes to its work directory on the chroot's /run tmpfs, which this
+    mksquashfs does not see)."""
+    argv = list(PRIVATE_MOUNTS) + mksquashfs_argv(root, dest, compression, level)
+    with started(argv, what="mksquashfs (packing the root filesystem)",
+                 extra_env=source_date_env(source_date_epoch)) as job:
+        yield job

@@ -62,7 +62,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._live.plan impo
 )
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest, validate_request
 from ansible_collections.liveiso.customizer.plugins.module_utils._live.saved_config import SavedConfig
-from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import make_squashfs
+from ansible_collections.liveiso.customizer.plugins.module_utils._live.squashfs import make_squashfs, squashfs_started
 
 TOOLS: Tuple[str, ...] = tools.needed_by("liveos_iso")
 
@@ -117,11 +117,11 @@ def _signed_chain(build: BuildSteps, chroot: Chroot, request: LiveIsoRequest,
 
 
 def prepare_root(build: BuildSteps, chroot: Chroot, request: LiveIsoRequest, plan: LivePlan, notes: List[str],
-                 kernel_source: Optional[str] = None) -> Optional[SignedChain]:
-    """Inside the mounted root: customize, build the initrd, collect kernel and signed EFI binaries."""
+                 kernel_source: Optional[str] = None, customize: bool = True) -> Optional[SignedChain]:
+    """Inside the mounted root: customize (unless ``customize`` is false: done already), build the initrd,
+    collect kernel and signed EFI binaries."""
     epoch = request.source_date_epoch
-    customizing = request.config.customizes_root
-    if customizing:
+    if customize and request.config.customizes_root:
         notes.extend(run_steps(build, chroot, request.config))
     unread = media.unread_seed_warning(chroot.root, list(plan.files), plan.kernel_args())
     if unread:
@@ -185,11 +185,17 @@ def build_from_disk(build: Build, request: LiveIsoRequest, info: ImageInfo, plan
             image = stack.enter_context(mounted_image(raw, build.path("mnt"), mode="overlay" if customizing else "ro",
                                                       skip_fstypes=("vfat",), name=info.path))
             notes.append("mounted: %s" % image.describe())
-        with chroot_environment(image.root) as chroot:
-            chain = prepare_root(build, chroot, request, plan, notes)
-        with build.step("make-squashfs"):
-            make_squashfs(image.root, rootfs, plan.compression, plan.compression_level,
-                          request.source_date_epoch)
+        with chroot_environment(image.root) as chroot:  # also makes /dev, /proc, /sys, /run if missing
+            if customizing:
+                notes.extend(run_steps(build, chroot, request.config))
+        # the root is final: mksquashfs packs it while dracut builds the initrd from it (both only read it)
+        with squashfs_started(image.root, rootfs, plan.compression, plan.compression_level,
+                              request.source_date_epoch) as squashing:
+            with chroot_environment(image.root) as chroot:
+                chain = prepare_root(build, chroot, request, plan, notes, customize=False)
+            with build.step("make-squashfs"):
+                squashed = squashing.wait(timeout=7200)
+        notes.append("make-squashfs ran alongside build-initrd: %.1f s in all" % squashed.seconds)
         with build.step("unmount-image"):
             stack.close()
     set_mtime(rootfs, request.source_date_epoch)

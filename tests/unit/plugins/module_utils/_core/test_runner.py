@@ -290,3 +290,57 @@ def test_run_extra_env_is_merged_over_the_clean_environment(monkeypatch):
 def test_source_date_env():
     assert runner.source_date_env(None) == {}
     assert runner.source_date_env(1700000000) == {"SOURCE_DATE_EPOCH": "1700000000"}
+
+
+# ---------------------------------------------------------------- started: a command in the background
+
+def test_started_runs_beside_the_block_and_waits():
+    import time
+    began = time.monotonic()
+    with runner.started(["sh", "-c", "sleep 1; echo packed; echo more >&2"]) as job:
+        assert time.monotonic() - began < 0.5  # the block runs while the command does
+        result = job.wait()
+    assert result.returncode == 0 and result.stdout == "packed\nmore\n" and result.seconds >= 0.9
+
+
+def test_started_failure_raises_command_error_with_tail():
+    with runner.started(["sh", "-c", "echo one; echo two; exit 3"], what="the packer") as job:
+        with pytest.raises(CommandError) as caught:
+            job.wait()
+    assert "the packer" in str(caught.value) and "exit code 3" in str(caught.value) and "two" in str(caught.value)
+
+
+def test_started_job_stopped_when_the_block_fails(tmp_path):
+    """An error in the block (SIGTERM turned into an exception, say) stops the job and what it started."""
+    marker = tmp_path / "child-pid"
+    with pytest.raises(RuntimeError):
+        with runner.started(["sh", "-c", "sleep 60 & echo $! > %s; wait" % marker]) as job:
+            for _ in range(50):
+                if marker.exists() and marker.read_text().strip():
+                    break
+                time.sleep(0.1)
+            raise RuntimeError("interrupted")
+    assert job.proc.poll() is not None
+    child = int(marker.read_text())
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the job's child %d still runs" % child)
+
+
+def test_started_wait_timeout_stops_it():
+    with runner.started(["sleep", "30"]) as job:
+        with pytest.raises(CommandError) as caught:
+            job.wait(timeout=0.5)
+        assert job.proc.poll() is not None
+    assert "timeout" in str(caught.value)
+
+
+def test_started_missing_tool_names_the_package():
+    with pytest.raises(HostError):
+        with runner.started(["mksquashfs-that-is-not-there"]):
+            pass
