@@ -74,10 +74,13 @@ LIVE_ISO_OPTIONS: Dict[str, Dict[str, Any]] = dict(
 )
 
 
-def _config_io(module: Module, config: "Config") -> None:
+def _config_io(module: Module, config: "Config") -> "Config":
     """Fill ``image``/``output``/``output_format`` from the config's input/output sections where the options are
     not given (an option wins, as the reference's CLI flags do); refuse a key whose behaviour is not built yet,
-    except in check mode, where it is a warning."""
+    except in check mode, where it is a warning (and the check goes on as if the key had its default)."""
+    import dataclasses
+
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import InitramfsType
     from ansible_collections.liveiso.customizer.plugins.module_utils._config.io import effective
     from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
     params = module.params
@@ -93,6 +96,10 @@ def _config_io(module: Module, config: "Config") -> None:
         if not module.check_mode:
             raise err
         module.warn(str(err))
+        if config.iso.initramfs_type is not InitramfsType.BOOTSTRAP:
+            config = dataclasses.replace(config, iso=dataclasses.replace(config.iso,
+                                                                         initramfs_type=InitramfsType.BOOTSTRAP))
+    return config
 
 
 def _live_request(module: Module, config: "Config") -> "LiveIsoRequest":
@@ -128,7 +135,7 @@ def image_customize(module: Module) -> Result:
     params = module.params
     config = load_config(params['config'], params['config_file'], params['config_dir'])
     module.no_log_values.update(secrets.registered())
-    _config_io(module, config)
+    config = _config_io(module, config)
     if params['output_format'] in ('cosi', 'baremetal-image'):  # check mode: _config_io warned
         return dict(changed=False, output=params['output'], output_format=params['output_format'], steps=[],
                     msg='check mode: output format %s is not supported yet' % params['output_format'])
