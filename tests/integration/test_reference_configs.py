@@ -171,5 +171,5 @@ def test_reference_configs_through_the_module(base_dir, tmp_path):
     _check(failed, names)
     for name, result in zip(names, results):
         if name not in failed:
-            assert result.get("changed") is True and result.get("steps"), (name, result)
+            assert result.get("changed") is True and result.get("digest") and "steps" in result, (name, result)
     assert (rc == 0) == (not failed), output[-3000:]

@@ -120,8 +120,8 @@ def _int_value(text: str) -> int:
         return sign * int(digits[2:], 16)
     if digits.startswith("0b"):
         return sign * int(digits[2:], 2)
-    if len(digits) > 1 and digits.startswith("0") and re.match(r"^[0-7]+$", digits):
-        return sign * int(digits, 8)  # yaml.v3 still reads YAML 1.1's 0644 as octal
+    if len(digits) > 1 and digits.startswith("0"):
+        return sign * int(digits, 8)  # yaml.v3 still reads YAML 1.1's 0644 as octal (09: a ValueError, a float)
     return sign * int(digits, 10)
 
 
