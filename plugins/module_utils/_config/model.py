@@ -267,7 +267,8 @@ class Config:
 
     def referenced_files(self) -> List[str]:
         """Host files and directories whose content determines the output (for the input digest)."""
-        paths = [f.source for f in self.os.additional_files + self.iso.additional_files if f.source]
+        pxe_files = self.pxe.additional_files if self.pxe is not None else ()
+        paths = [f.source for f in self.os.additional_files + self.iso.additional_files + pxe_files if f.source]
         paths += [d.source for d in self.os.additional_dirs]
         paths += [s.path for s in self.scripts.post_customization + self.scripts.finalize_customization if s.path]
         return sorted(set(paths))

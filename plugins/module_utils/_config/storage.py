@@ -162,18 +162,18 @@ def _partition(raw: Any, path: str, previous_end: Optional[int], first: bool, pr
                           "or end value" % (pid, previous_id))
     else:
         start = previous_end
-    assert_start = start if start is not None else 0
+    begin = start if start is not None else 0
     end: Optional[int] = None
     if "end" in item:
         end = size(item["end"], path + ".end")
     elif "size" in item:
         length = size(item["size"], path + ".size", grow=True)
-        end = None if length is None else assert_start + length
-    if end is not None and end <= assert_start:
+        end = None if length is None else begin + length
+    if end is not None and end <= begin:
         raise ConfigError(path, "partition's (%s) size can't be 0 or negative" % pid)
-    if ptype == "bios-grub" and assert_start != MIB:
+    if ptype == "bios-grub" and begin != MIB:
         raise ConfigError(path + ".start", "BIOS boot partition must start at 1 MiB")
-    return Partition(pid, assert_start, end, ptype, label)
+    return Partition(pid, begin, end, ptype, label)
 
 
 def _disk(raw: Any, path: str) -> Disk:
