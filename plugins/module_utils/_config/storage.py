@@ -310,8 +310,8 @@ def _check_tree(storage: StorageConfig, path: str) -> None:
                     raise ConfigError(fs_path, "duplicate 'mountPoint.path' (%s)" % point.path)
                 mounts.add(point.path)
         part = partitions.get(fs.device_id)
-        if part is not None and part.type == "esp" and (fs.type not in ("fat32", "vfat") or fs.mount_point is None
-                                                         or fs.mount_point.path != "/boot/efi"):
+        esp_ok = fs.type in ("fat32", "vfat") and fs.mount_point is not None and fs.mount_point.path == "/boot/efi"
+        if part is not None and part.type == "esp" and not esp_ok:
             raise ConfigError(fs_path, "ESP partition (%s) must have a 'fat32' or 'vfat' filesystem mounted at /boot/efi"
                               % part.id)
         if part is not None and part.type == "bios-grub" and (fs.type or fs.mount_point is not None):
@@ -327,8 +327,8 @@ def _check_tree(storage: StorageConfig, path: str) -> None:
 def parse_storage(value: Any, path: str = "config.storage") -> StorageConfig:
     section = m._mapping(value, path, {"resetPartitionsUuidsType", "bootType", "disks", "filesystems", "verity",
                                        "reinitializeVerity"})
-    disks = tuple(_disk(raw, "%s.disks[%d]" % (path, index)) for index, raw in enumerate(m._list(section.get("disks"),
-                                                                                                   path + ".disks")))
+    raw_disks = m._list(section.get("disks"), path + ".disks")
+    disks = tuple(_disk(raw, "%s.disks[%d]" % (path, index)) for index, raw in enumerate(raw_disks))
     if len(disks) > 1:
         raise ConfigError(path + ".disks", "defining multiple disks is not currently supported")
     storage = StorageConfig(
