@@ -13,6 +13,7 @@ Steps only ever see these typed objects, never raw dicts.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
@@ -235,6 +236,16 @@ class IsoConfig:
         object.__setattr__(self, "initramfs_type", InitramfsType(self.initramfs_type))
 
 
+def _storage_default() -> "StorageConfig":
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.storage import StorageConfig
+    return StorageConfig()
+
+
+def _io_default() -> "IoConfig":
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.io import IoConfig
+    return IoConfig()
+
+
 @dataclass(frozen=True)
 class Config:
     os: OSConfig = OSConfig()
@@ -242,8 +253,8 @@ class Config:
     iso: IsoConfig = IsoConfig()
     base_dir: Optional[str] = None
     pxe: Optional["PxeConfig"] = None
-    storage: "StorageConfig" = field(default_factory=lambda: _storage_default())
-    io: "IoConfig" = field(default_factory=lambda: _io_default())
+    storage: "StorageConfig" = field(default_factory=_storage_default)
+    io: "IoConfig" = field(default_factory=_io_default)
     preview_features: Tuple[str, ...] = ()
 
     def unsupported_key(self) -> Optional[str]:
@@ -754,7 +765,7 @@ def parse_config(data: Any, base_dir: Optional[str] = None) -> Config:
         base_dir=base_dir,
         pxe=pxe.parse_pxe(top["pxe"], paths) if top.get("pxe") is not None else None,
         storage=storage.parse_storage(top.get("storage")),
-        io=io.IoConfig(**dict(output.__dict__, input_image=io.parse_input(top.get("input"), base_dir))),
+        io=dataclasses.replace(output, input_image=io.parse_input(top.get("input"), base_dir)),
         preview_features=features,
     )
 
@@ -779,13 +790,3 @@ def load_config(config: Any = None, config_file: Optional[str] = None, config_di
             raise ConfigError("config_dir", "directory not found: %s" % config_dir)
     from ansible_collections.liveiso.customizer.plugins.module_utils._config.base_configs import merge
     return parse_config(merge(config or {}, config_dir), config_dir)
-
-
-def _storage_default() -> "StorageConfig":
-    from ansible_collections.liveiso.customizer.plugins.module_utils._config.storage import StorageConfig
-    return StorageConfig()
-
-
-def _io_default() -> "IoConfig":
-    from ansible_collections.liveiso.customizer.plugins.module_utils._config.io import IoConfig
-    return IoConfig()

@@ -23,7 +23,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors im
 ])
 def test_core_schema(text, value, kind):
     got = load_yaml("k: %s\n" % text)["k"]
-    assert type(got) is kind
+    assert type(got) is kind  # pylint: disable=unidiomatic-typecheck
     assert got == value
 
 
