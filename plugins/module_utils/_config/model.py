@@ -753,6 +753,8 @@ def parse_config(data: Any, base_dir: Optional[str] = None) -> Config:
     features = preview.check(top)
     paths = _Paths(base_dir)
     output = io.parse_output(top.get("output"), base_dir)
+    layout = storage.parse_storage(top.get("storage"))
+    storage.check_boot_loader_reset(layout, top.get("os"))
     scripts = _mapping(top.get("scripts"), ROOT + ".scripts", {"postCustomization", "finalizeCustomization"})
     return Config(
         os=_os(top.get("os"), paths),
@@ -764,7 +766,7 @@ def parse_config(data: Any, base_dir: Optional[str] = None) -> Config:
         iso=_iso(top.get("iso"), paths),
         base_dir=base_dir,
         pxe=pxe.parse_pxe(top["pxe"], paths) if top.get("pxe") is not None else None,
-        storage=storage.parse_storage(top.get("storage")),
+        storage=layout,
         io=dataclasses.replace(output, input_image=io.parse_input(top.get("input"), base_dir)),
         preview_features=features,
     )

@@ -356,3 +356,18 @@ def parse_storage(value: Any, path: str = "config.storage") -> StorageConfig:
             raise ConfigError(path, message)
     _check_tree(storage, path)
     return storage
+
+
+def check_boot_loader_reset(storage: StorageConfig, raw_os: Any) -> None:
+    """The reference's rule across sections: a new disk layout or new partition UUIDs need
+    ``os.bootloader.resetType`` (the boot loader must be regenerated for them)."""
+    boot_loader = raw_os.get("bootloader") if isinstance(raw_os, dict) else None
+    reset = boot_loader.get("resetType") if isinstance(boot_loader, dict) else None
+    if reset:
+        return
+    if storage.disks:
+        raise ConfigError("config.os.bootloader.resetType", "must be specified if 'storage.disks' is specified",
+                          "Add os.bootloader.resetType: hard-reset.")
+    if storage.reset_partitions_uuids_type:
+        raise ConfigError("config.os.bootloader.resetType", "must be specified if 'storage.resetPartitionsUuidsType' "
+                          "is specified", "Add os.bootloader.resetType: hard-reset.")

@@ -114,7 +114,8 @@ def test_storage_in_one_file_only(tmp_path):
     with pytest.raises(ConfigError, match="storage may only be specified in one config file"):
         load_config(config_file=top)
     top = _write(tmp_path / "top2.yaml", FEATURE + "baseConfigs: [{path: a.yaml}]\n")
-    assert load_config(config_file=top).storage.reset_partitions_uuids_type == "reset-all"
+    with pytest.raises(ConfigError, match="'storage.resetPartitionsUuidsType' is specified"):
+        load_config(config_file=top)  # the base's storage is merged in (and needs os.bootloader.resetType)
 
 
 def test_strongest_reset_type():

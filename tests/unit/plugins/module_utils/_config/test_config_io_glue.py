@@ -45,7 +45,8 @@ def test_neither_is_an_error():
 
 
 @pytest.mark.parametrize("config,key", [
-    ({"storage": {"resetPartitionsUuidsType": "reset-all"}}, "config.storage.resetPartitionsUuidsType"),
+    ({"storage": {"reinitializeVerity": "all"}, "previewFeatures": ["reinitialize-verity"]},
+     "config.storage.reinitializeVerity"),
     ({"iso": {"initramfsType": "full-os"}}, "config.iso.initramfsType"),
     ({"output": {"image": {"format": "cosi"}}}, "config.output.image.format"),
 ])

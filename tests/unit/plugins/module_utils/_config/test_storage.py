@@ -109,6 +109,17 @@ def test_verity_on_partitions():
 
 
 def test_storage_is_in_config():
-    config = parse_config({"storage": {"resetPartitionsUuidsType": "reset-all"}})
-    assert config.storage.reset_partitions_uuids_type == "reset-all"
-    assert config.unsupported_key() == "storage.resetPartitionsUuidsType"
+    with pytest.raises(ConfigError) as info:
+        parse_config({"storage": {"resetPartitionsUuidsType": "reset-all"}})
+    assert str(info.value).startswith("config.os.bootloader.resetType: must be specified if "
+                                      "'storage.resetPartitionsUuidsType' is specified")
+    with pytest.raises(ConfigError, match="must be specified if 'storage.disks' is specified"):
+        parse_config({"storage": _layout()})
+
+
+def test_boot_loader_reset_rule():
+    layout = st.parse_storage(_layout())
+    st.check_boot_loader_reset(layout, {"bootloader": {"resetType": "hard-reset"}})
+    st.check_boot_loader_reset(st.StorageConfig(), None)
+    with pytest.raises(ConfigError):
+        st.check_boot_loader_reset(layout, {"bootloader": {}})
