@@ -74,6 +74,34 @@ LIVE_ISO_OPTIONS: Dict[str, Dict[str, Any]] = dict(
 )
 
 
+def _config_io(module: Module, config: "Config") -> "Config":
+    """Fill ``image``/``output``/``output_format`` from the config's input/output sections where the options are
+    not given (an option wins, as the reference's CLI flags do); refuse a key whose behaviour is not built yet,
+    except in check mode, where it is a warning (and the check goes on as if the key had its default)."""
+    import dataclasses
+
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import InitramfsType
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.io import effective
+    from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
+    params = module.params
+    params['image'] = effective(params.get('image'), config.io.input_image, 'image')
+    params['output'] = effective(params.get('output'), config.io.output_image, 'output')
+    params['output_format'] = params.get('output_format') or config.io.output_format
+    key = config.unsupported_key()
+    if params['output_format'] in ('cosi', 'baremetal-image'):
+        key = key or 'output.image.format: %s' % params['output_format']
+    if key is not None:
+        err = ConfigError('config.' + key.split(':')[0], 'is not supported yet by liveiso.customizer (%s)' % key,
+                          'Remove it from the configuration; docs/configuration.md says what each key does here.')
+        if not module.check_mode:
+            raise err
+        module.warn(str(err))
+        if config.iso.initramfs_type is not InitramfsType.BOOTSTRAP:
+            config = dataclasses.replace(config, iso=dataclasses.replace(config.iso,
+                                                                         initramfs_type=InitramfsType.BOOTSTRAP))
+    return config
+
+
 def _live_request(module: Module, config: "Config") -> "LiveIsoRequest":
     from ansible_collections.liveiso.customizer.plugins.module_utils._live.request import LiveIsoRequest
     params = module.params
@@ -107,6 +135,10 @@ def image_customize(module: Module) -> Result:
     params = module.params
     config = load_config(params['config'], params['config_file'], params['config_dir'])
     module.no_log_values.update(secrets.registered())
+    config = _config_io(module, config)
+    if params['output_format'] in ('cosi', 'baremetal-image'):  # check mode: _config_io warned
+        return dict(changed=False, output=params['output'], output_format=params['output_format'], steps=[],
+                    msg='check mode: output format %s is not supported yet' % params['output_format'])
     if resolve_output_format(params['output'], params['output_format']) == 'iso':
         result = build_live_iso(_live_request(module, config))
         result.setdefault('output_format', 'iso')

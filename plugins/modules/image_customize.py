@@ -40,13 +40,13 @@ options:
       - Input disk image (raw, qcow2, vhd, vhdx), or a Live ISO when O(output_format=iso). Its format is
         detected from its content.
       - Never modified.
+      - Defaults to the configuration's C(input.image.path); one of the two is required. Given both, this wins.
     type: path
-    required: true
   output:
     description:
       - Path of the customized image to write. Must differ from O(image).
+      - Defaults to the configuration's C(output.image.path); one of the two is required. Given both, this wins.
     type: path
-    required: true
   output_format:
     description:
       - Format of O(output). C(vhd) is a dynamic VHD, C(vhd-fixed) a fixed one.
@@ -54,7 +54,7 @@ options:
         and takes the configuration's C(iso) section; the options O(volume_label), O(compression),
         O(compression_level), O(boot_modes), O(secure_boot) and O(source_date_epoch) apply to it only.
       - Defaults to the format implied by the extension of O(output) (C(.raw), C(.img), C(.qcow2), C(.vhd),
-        C(.vhdx), C(.iso)).
+        C(.vhdx), C(.iso)), unless the configuration's C(output.image.format) names one (this option wins).
     type: str
     choices: [raw, qcow2, vhd, vhd-fixed, vhdx, iso]
   config:
@@ -204,8 +204,8 @@ from ansible_collections.liveiso.customizer.plugins.module_utils.module_glue imp
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            image=dict(type='path', required=True),
-            output=dict(type='path', required=True),
+            image=dict(type='path'),
+            output=dict(type='path'),
             output_format=dict(type='str', choices=['raw', 'qcow2', 'vhd', 'vhd-fixed', 'vhdx', 'iso']),
             config=dict(type='dict'),
             config_file=dict(type='path'),

@@ -13,31 +13,32 @@ Steps only ever see these typed objects, never raw dicts.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
 from dataclasses import dataclass, field
-from typing import IO, Any, Dict, FrozenSet, List, Literal, Mapping, Optional, Set, Tuple, Type, TypeVar, Union
+from typing import IO, TYPE_CHECKING, Any, Dict, FrozenSet, List, Literal, Mapping, Optional, Set, Tuple, Type, TypeVar, Union
 
-try:
-    import yaml
-    YAMLError: Type[Exception] = yaml.YAMLError
-except ImportError:  # load_yaml() says which package to install
-    yaml = None
-    YAMLError = ValueError
-
+from ansible_collections.liveiso.customizer.plugins.module_utils._config import reference_keys, yaml12
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.yaml12 import YAMLError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import image_path
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.secrets import register_secret
 
+if TYPE_CHECKING:  # the section modules import this one
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.io import IoConfig
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.pxe import PxeConfig
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.storage import StorageConfig
+
 ROOT: str = "config"
 # Keys of the reference format this collection does not implement (yet): a clear
 # "not supported" instead of "unknown key".
 UNSUPPORTED: Mapping[str, FrozenSet[str]] = {
-    "config": frozenset({"input", "storage", "pxe", "output", "previewFeatures"}),
+    "config": frozenset(),
     "config.os": frozenset({"bootloader", "selinux", "uki", "overlays", "imageHistory", "resetBootLoaderType"}),
-    "config.iso": frozenset({"kdumpBootFiles"}),
+    "config.iso": frozenset(),
 }
 HOSTNAME_RE: re.Pattern[str] = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                                           r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -49,18 +50,9 @@ MODULE_NAME_RE: re.Pattern[str] = re.compile(r"^[A-Za-z0-9_-]+$")  # kernel modu
 
 
 def load_yaml(handle: Union[str, IO[str]]) -> Any:
-    """Safe-load YAML, keeping leading-zero numbers (an unquoted ``permissions: 0644``) as text.
-
-    YAML 1.1 reads 0644 as the number 420; kept as text it stays the octal mode the author wrote.
-    """
-    if yaml is None:
-        raise ConfigError("config_file", "PyYAML is not installed on the managed host",
-                          "Install python3-yaml (Debian) or PyYAML (pip).")
-    resolvers = {key: list(value) for key, value in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-    resolvers["0"].insert(0, ("tag:yaml.org,2002:str", re.compile(r"^0[0-7]+$")))
-    # A SafeLoader with its own resolver table (PyYAML has no type hints: made with type(), not a class statement)
-    loader = type("ConfigLoader", (yaml.SafeLoader,), {"yaml_implicit_resolvers": resolvers})
-    return yaml.load(handle, Loader=loader)  # nosec B506: the loader is a SafeLoader
+    """Safe-load YAML as the reference does: the YAML 1.2 core schema, plain scalars keeping their text
+    (see :mod:`.yaml12`): ``12:30`` stays ``12:30``, ``permissions: 0644`` the octal mode the author wrote."""
+    return yaml12.load(handle)
 
 
 # ---------------------------------------------------------------- closed sets
@@ -238,9 +230,20 @@ class IsoConfig:
     kernel_extra_args: Tuple[str, ...] = ()
     initramfs_type: InitramfsType = InitramfsType.BOOTSTRAP  #: the config's string ("full-os") is accepted too
     present: bool = False
+    kdump_boot_files: Optional[str] = None  #: none or keep (the kdump-boot-files preview feature)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "initramfs_type", InitramfsType(self.initramfs_type))
+
+
+def _storage_default() -> "StorageConfig":
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.storage import StorageConfig
+    return StorageConfig()
+
+
+def _io_default() -> "IoConfig":
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.io import IoConfig
+    return IoConfig()
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,24 @@ class Config:
     scripts: ScriptsConfig = ScriptsConfig()
     iso: IsoConfig = IsoConfig()
     base_dir: Optional[str] = None
+    pxe: Optional["PxeConfig"] = None
+    storage: "StorageConfig" = field(default_factory=_storage_default)
+    io: "IoConfig" = field(default_factory=_io_default)
+    preview_features: Tuple[str, ...] = ()
+
+    def unsupported_key(self) -> Optional[str]:
+        """The first key this config uses whose behaviour is not built yet (None when all can be built)."""
+        if self.storage.unsupported_key():
+            return self.storage.unsupported_key()
+        if self.iso.initramfs_type is InitramfsType.FULL_OS:
+            return "iso.initramfsType: full-os"
+        if self.iso.kdump_boot_files == "keep":
+            return "iso.kdumpBootFiles: keep"
+        for key, value in (("output.artifacts", self.io.artifacts), ("output.selinuxPolicyPath",
+                                                                     self.io.selinux_policy_path)):
+            if value:
+                return key
+        return None
 
     @property
     def customizes_root(self) -> bool:
@@ -257,7 +278,8 @@ class Config:
 
     def referenced_files(self) -> List[str]:
         """Host files and directories whose content determines the output (for the input digest)."""
-        paths = [f.source for f in self.os.additional_files + self.iso.additional_files if f.source]
+        pxe_files = self.pxe.additional_files if self.pxe is not None else ()
+        paths = [f.source for f in self.os.additional_files + self.iso.additional_files + pxe_files if f.source]
         paths += [d.source for d in self.os.additional_dirs]
         paths += [s.path for s in self.scripts.post_customization + self.scripts.finalize_customization if s.path]
         return sorted(set(paths))
@@ -266,8 +288,11 @@ class Config:
 # ---------------------------------------------------------------- validation helpers
 
 def _type_name(value: object) -> str:
+    if isinstance(value, yaml12.TextBool):
+        return "a boolean"
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+            float: "a number", type(None): "null", yaml12.TextInt: "an integer",
+            yaml12.TextFloat: "a number"}.get(type(value), type(value).__name__)
 
 
 def _mapping(value: Any, path: str, known: Set[str]) -> Dict[str, Any]:
@@ -278,9 +303,12 @@ def _mapping(value: Any, path: str, known: Set[str]) -> Dict[str, Any]:
     for key in value:
         if not isinstance(key, str):
             raise ConfigError(path, "key %r is not a string" % (key,))
-        if key in UNSUPPORTED.get(path.split("[")[0], frozenset()):
-            raise ConfigError("%s.%s" % (path, key), "is not supported by liveiso.customizer",
-                              "Remove it; see docs/configuration.md for the supported keys.")
+        ref = reference_keys.lookup("%s.%s" % (path, key))
+        unsupported = key in UNSUPPORTED.get(path.split("[")[0], frozenset())
+        if unsupported or (ref is not None and key not in known):
+            raise ConfigError("%s.%s" % (path, key), "is not supported by liveiso.customizer (not supported yet%s)"
+                              % ((": %s" % ref.note) if ref is not None and ref.note else ""),
+                              "Remove it; docs/configuration.md lists what each key of the format does here.")
         if key not in known:
             raise ConfigError("%s.%s" % (path, key), "unknown key",
                               "Supported here: %s." % ", ".join(sorted(known)))
@@ -307,6 +335,17 @@ def _split_args(value: str, path: str) -> List[str]:
 
 
 def _str(value: Any, path: str, allow_empty: bool = False) -> str:
+    """A string field. As in the reference, a plain YAML number or boolean there is the text written; an
+    integer or number from a module option (already parsed by Ansible) is its text too, a boolean is refused
+    (``yes``, ``on`` and ``true`` are indistinguishable once Ansible has read them)."""
+    text = yaml12.source_text(value)
+    if text is not None:
+        value = text
+    elif isinstance(value, bool):
+        raise ConfigError(path, "must be a string, got a boolean",
+                          "Quote the value: Ansible reads unquoted yes/no/on/off/true/false as booleans.")
+    elif isinstance(value, (int, float)):
+        value = str(value)
     if not isinstance(value, str):
         raise ConfigError(path, "must be a string, got %s" % _type_name(value))
     if not allow_empty and not value:
@@ -315,13 +354,18 @@ def _str(value: Any, path: str, allow_empty: bool = False) -> str:
 
 
 def _bool(value: Any, path: str) -> bool:
+    """A bool field: true/false, and (as the reference's YAML library does for bool fields) yes/no/on/off/y/n."""
+    if isinstance(value, yaml12.TextBool):
+        return bool(value)
+    if isinstance(value, str) and value in yaml12.TRUE_WORDS | yaml12.FALSE_WORDS:
+        return value in yaml12.TRUE_WORDS
     if not isinstance(value, bool):
         raise ConfigError(path, "must be true or false, got %s" % _type_name(value))
     return value
 
 
 def _int(value: Any, path: str, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if yaml12.is_bool(value) or not isinstance(value, int):
         raise ConfigError(path, "must be an integer, got %s" % _type_name(value))
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise ConfigError(path, "%d is out of range %s..%s" % (value, minimum, maximum))
@@ -682,10 +726,14 @@ def _os(value: Any, paths: _Paths) -> OSConfig:
 
 
 def _iso(value: Any, paths: _Paths) -> IsoConfig:
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.pxe import kdump_boot_files
     path = ROOT + ".iso"
     present = value is not None
-    section = _mapping(value, path, {"additionalFiles", "kernelCommandLine", "initramfsType"})
+    section = _mapping(value, path, {"additionalFiles", "kernelCommandLine", "initramfsType", "kdumpBootFiles"})
+    if section.get("initramfsType") == "":
+        del section["initramfsType"]  # the reference treats an empty string as unset
     return IsoConfig(
+        kdump_boot_files=kdump_boot_files(section, path),
         additional_files=_file_specs(section.get("additionalFiles"), path + ".additionalFiles", paths),
         kernel_extra_args=_kernel_args(section.get("kernelCommandLine"), path + ".kernelCommandLine"),
         initramfs_type=_choice(section["initramfsType"], path + ".initramfsType", InitramfsType)
@@ -697,8 +745,16 @@ def _iso(value: Any, paths: _Paths) -> IsoConfig:
 def parse_config(data: Any, base_dir: Optional[str] = None) -> Config:
     """Validate the raw mapping ``data`` (parsed YAML or JSON: anything, refused unless a mapping) and return a
     :class:`Config`."""
-    top = _mapping(data, ROOT, {"os", "scripts", "iso"})
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config import io, preview, pxe, storage
+    top = _mapping(data, ROOT, {"os", "scripts", "iso", "pxe", "storage", "input", "output", "previewFeatures",
+                                "baseConfigs"})
+    if top.get("baseConfigs") is not None:
+        raise ConfigError(ROOT + ".baseConfigs", "must be resolved before parsing", "Load it with load_config().")
+    features = preview.check(top)
     paths = _Paths(base_dir)
+    output = io.parse_output(top.get("output"), base_dir)
+    layout = storage.parse_storage(top.get("storage"))
+    storage.check_boot_loader_reset(layout, top.get("os"))
     scripts = _mapping(top.get("scripts"), ROOT + ".scripts", {"postCustomization", "finalizeCustomization"})
     return Config(
         os=_os(top.get("os"), paths),
@@ -709,6 +765,10 @@ def parse_config(data: Any, base_dir: Optional[str] = None) -> Config:
         ),
         iso=_iso(top.get("iso"), paths),
         base_dir=base_dir,
+        pxe=pxe.parse_pxe(top["pxe"], paths) if top.get("pxe") is not None else None,
+        storage=layout,
+        io=dataclasses.replace(output, input_image=io.parse_input(top.get("input"), base_dir)),
+        preview_features=features,
     )
 
 
@@ -730,4 +790,5 @@ def load_config(config: Any = None, config_file: Optional[str] = None, config_di
         config_dir = os.path.abspath(config_dir)
         if not os.path.isdir(config_dir):
             raise ConfigError("config_dir", "directory not found: %s" % config_dir)
-    return parse_config(config or {}, config_dir)
+    from ansible_collections.liveiso.customizer.plugins.module_utils._config.base_configs import merge
+    return parse_config(merge(config or {}, config_dir), config_dir)

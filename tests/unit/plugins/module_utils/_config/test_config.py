@@ -266,19 +266,19 @@ INVALID = [
      "config.iso.kernelCommandLine.extra", "unknown key"),
     ("unknown-scripts-key", lambda b: {"scripts": {"preCustomization": []}},
      "config.scripts.preCustomization", "unknown key"),
-    ("unsupported-storage", lambda b: {"storage": {"disks": []}}, "config.storage",
-     "is not supported by liveiso.customizer"),
-    ("unsupported-previewFeatures", lambda b: {"previewFeatures": ["uki"]}, "config.previewFeatures",
-     "is not supported by liveiso.customizer"),
+    ("storage-boottype-without-disks", lambda b: {"storage": {"bootType": "efi"}}, "config.storage",
+     "cannot specify 'bootType' without specifying 'disks'"),
+    ("unknown-previewFeature", lambda b: {"previewFeatures": ["nope"]}, "config.previewFeatures[0]",
+     "invalid preview feature: nope"),
     ("unsupported-os-bootloader", lambda b: {"os": {"bootloader": {"resetType": "hard-reset"}}},
      "config.os.bootloader", "is not supported by liveiso.customizer"),
     ("unsupported-os-selinux", lambda b: {"os": {"selinux": {"mode": "disabled"}}}, "config.os.selinux",
      "is not supported by liveiso.customizer"),
-    ("unsupported-iso-kdump", lambda b: {"iso": {"kdumpBootFiles": "keep"}}, "config.iso.kdumpBootFiles",
-     "is not supported by liveiso.customizer"),
+    ("iso-kdump-without-feature", lambda b: {"iso": {"kdumpBootFiles": "keep"}}, "config.previewFeatures",
+     "the 'kdump-boot-files' preview feature must be enabled to use 'iso.kdumpBootFiles'"),
     ("root-not-mapping", lambda b: ["os"], "config", "must be a mapping, got a list"),
     ("os-not-mapping", lambda b: {"os": ["hostname"]}, "config.os", "must be a mapping, got a list"),
-    ("hostname-int", lambda b: {"os": {"hostname": 5}}, "config.os.hostname", "must be a string, got an integer"),
+    ("hostname-bool", lambda b: {"os": {"hostname": True}}, "config.os.hostname", "must be a string, got a boolean"),
     ("hostname-underscore", lambda b: {"os": {"hostname": "bad_host"}}, "config.os.hostname",
      "'bad_host' is not a valid DNS host name"),
     ("hostname-leading-dash", lambda b: {"os": {"hostname": "-web"}}, "config.os.hostname",
@@ -388,7 +388,7 @@ INVALID = [
      "config.os.services.disable[0]", "'bad unit' is not a valid unit name"),
     ("package-bad-name", lambda b: {"os": {"packages": {"install": ["curl", "-rf"]}}},
      "config.os.packages.install[1]", "'-rf' is not a valid package name"),
-    ("update-existing-not-bool", lambda b: {"os": {"packages": {"updateExistingPackages": "yes"}}},
+    ("update-existing-not-bool", lambda b: {"os": {"packages": {"updateExistingPackages": "maybe"}}},
      "config.os.packages.updateExistingPackages", "must be true or false, got a string"),
     ("install-list-unknown-key", lambda b: {"os": {"packages": {"installLists": ["lists/badkey.yaml"]}}},
      lambda b: "config.os.packages.installLists[0](%s).pkgs" % os.path.join(b, "lists", "badkey.yaml"),
@@ -401,8 +401,8 @@ INVALID = [
      "config.os.kernelCommandLine.extraCommandLine[1]", "must not contain a newline"),
     ("cmdline-unbalanced-string", lambda b: {"iso": {"kernelCommandLine": {"extraCommandLine": "quiet 'a"}}},
      "config.iso.kernelCommandLine.extraCommandLine", "cannot be split into arguments"),
-    ("cmdline-int-item", lambda b: {"os": {"kernelCommandLine": {"extraCommandLine": ["quiet", 3]}}},
-     "config.os.kernelCommandLine.extraCommandLine[1]", "must be a string, got an integer"),
+    ("cmdline-int-item", lambda b: {"os": {"kernelCommandLine": {"extraCommandLine": ["quiet", True]}}},
+     "config.os.kernelCommandLine.extraCommandLine[1]", "must be a string, got a boolean"),
     ("env-bad-name", lambda b: {"scripts": {"postCustomization": [
         {"content": "true", "environmentVariables": {"OK": "1", "1BAD": "x"}}]}},
      "config.scripts.postCustomization[0].environmentVariables.1BAD", "is not a valid variable name"),
@@ -414,8 +414,8 @@ INVALID = [
      "config.scripts.postCustomization[1]", "needs exactly one of path and content"),
     ("script-missing-path", lambda b: {"scripts": {"postCustomization": [{"path": "scripts/none.sh"}]}},
      "config.scripts.postCustomization[0].path", "file not found: "),
-    ("script-arguments-int", lambda b: {"scripts": {"postCustomization": [{"content": "true", "arguments": [1]}]}},
-     "config.scripts.postCustomization[0].arguments[0]", "must be a string, got an integer"),
+    ("script-arguments-int", lambda b: {"scripts": {"postCustomization": [{"content": "true", "arguments": [True]}]}},
+     "config.scripts.postCustomization[0].arguments[0]", "must be a string, got a boolean"),
     ("bad-initramfs-type", lambda b: {"iso": {"initramfsType": "tiny"}}, "config.iso.initramfsType",
      "'tiny' is not one of bootstrap, full-os"),
     ("iso-not-mapping", lambda b: {"iso": "yes"}, "config.iso", "must be a mapping, got a string"),
@@ -469,8 +469,8 @@ def test_invalid_config_raises_config_error_not_python_error(base, builder, path
 
 def test_unsupported_key_has_hint():
     with pytest.raises(ConfigError) as info:
-        parse_config({"storage": {}})
-    assert info.value.hint and "Remove it" in info.value.hint
+        parse_config({"previewFeatures": ["input-image-oci"], "input": {"image": {"oci": {"uri": "x"}}}})
+    assert info.value.hint and "input.image.path" in info.value.hint
     with pytest.raises(ConfigError) as info:
         parse_config({"os": {"hostnme": "x"}})
     assert "Supported here:" in info.value.hint and "hostname" in info.value.hint
