@@ -161,7 +161,8 @@ def site_media_files(unit, hostvars, seeds_dir):
     """The iso.additionalFiles of one site ISO: each host's seed by MAC, then the table hosts.txt.
 
     For each host of the unit that has a MAC (see host_mac), in order: its seed files
-    <seeds_dir>/<host>/{meta-data,user-data,network-config} (and vendor-data when it has cloudinit_vendor_data) to /cloud-init-data/by-mac/<mac with dashes>/,
+    <seeds_dir>/<host>/{meta-data,user-data,network-config} (and vendor-data when it has cloudinit_vendor_data)
+    to /cloud-init-data/by-mac/<mac with dashes>/,
     and a file "host" there with its name. Last, /cloud-init-data/hosts.txt: one "<mac> <host>" line per
     host with a MAC. Hosts without a MAC are left out.
     """
@@ -241,7 +242,8 @@ def _uses_dhcp(h, host):
         return True
     for variable in NETWORK_KINDS.values():
         for index, device in enumerate(_as_list(h.get(variable), host, variable)):
-            if isinstance(device, Mapping) and _truthy(device.get('dhcp4', False), host, '%s[%d].dhcp4' % (variable, index)):
+            where = '%s[%d].dhcp4' % (variable, index)
+            if isinstance(device, Mapping) and _truthy(device.get('dhcp4', False), host, where):
                 return True
     return False
 
@@ -710,7 +712,8 @@ def _user_data(v, host, name):
     simple = {'cloudinit_groups': 'groups', 'cloudinit_chpasswd': 'chpasswd', 'cloudinit_ssh_pwauth': 'ssh_pwauth',
               'cloudinit_package_update': 'package_update', 'cloudinit_package_upgrade': 'package_upgrade',
               'cloudinit_package_reboot_if_required': 'package_reboot_if_required', 'cloudinit_packages': 'packages',
-              'cloudinit_yum_repos': 'yum_repos', 'cloudinit_ca_certs': 'ca_certs', 'cloudinit_power_state': 'power_state',
+              'cloudinit_yum_repos': 'yum_repos', 'cloudinit_ca_certs': 'ca_certs',
+              'cloudinit_power_state': 'power_state',
               'cloudinit_disk_setup': 'disk_setup', 'cloudinit_fs_setup': 'fs_setup', 'cloudinit_mounts': 'mounts',
               'cloudinit_growpart': 'growpart', 'cloudinit_bootcmd': 'bootcmd', 'cloudinit_runcmd': 'runcmd'}
     for variable, key in simple.items():
@@ -761,7 +764,8 @@ def host_variables(hostvars_of_host, host=None, unknown='error'):
             msg = '%s is not a variable of the cloud-init seed%s; it would be ignored' % (
                 _where(host, key), ' (did you mean %s?)' % ' or '.join(close) if close else '')
             if unknown == 'error':
-                raise AnsibleFilterError(msg + '. Set cloudinit_config_unknown_variables to warn or ignore to let it pass.')
+                raise AnsibleFilterError(
+                    msg + '. Set cloudinit_config_unknown_variables to warn or ignore to let it pass.')
             if unknown == 'warn':
                 display.warning(msg)
             continue

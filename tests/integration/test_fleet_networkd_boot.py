@@ -18,7 +18,6 @@ import time
 
 import pytest
 import yaml
-
 from conftest import HERE, REPO, run_playbook, sh
 
 sys.path.insert(0, os.path.dirname(HERE))
@@ -115,7 +114,8 @@ def test_bond_bridge_ipv6_and_static_route_on_netplan_networkd(netplan_iso, tmp_
         assert set(yaml.safe_load(handle)) == {"version", "ethernets", "bonds", "bridges"}
     extra = []
     for index, mac in enumerate(MACS[1:], 1):
-        extra += ["-netdev", "user,id=n%d,restrict=on" % index, "-device", "virtio-net-pci,netdev=n%d,mac=%s" % (index, mac)]
+        extra += ["-netdev", "user,id=n%d,restrict=on" % index,
+                  "-device", "virtio-net-pci,netdev=n%d,mac=%s" % (index, mac)]
     with open(BOOT_LOCK, "a") as lock:  # one boot at a time on the machine (the ISO was built outside the lock)
         fcntl.flock(lock, fcntl.LOCK_EX)
         started = time.monotonic()

@@ -85,7 +85,8 @@ for host in sorted(os.listdir(seeds)):
         for kind in ("eni", "networkd"):
             dest = os.path.join(out, host, kind)
             subprocess.run([sys.executable, "-m", "cloudinit.cmd.devel.net_convert", "-p", net, "-k", "yaml",
-                            "-d", dest, "-D", "debian", "-O", kind], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            "-d", dest, "-D", "debian", "-O", kind], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print("ok", host)
 '''
 

@@ -82,8 +82,10 @@ def test_a_wrong_variable_stops_the_role_before_rendering_naming_host_and_variab
     assert rc != 0 and "static-b1: cloudinit_vlans[0] needs 'id'" in out, out[-3000:]
     assert not (tmp_path / "seeds" / "static-b1").exists()
     rc, out = run_role(tmp_path, "static-b1", ['{"cloudinit_brigdes": []}'])
-    assert rc != 0 and "static-b1: cloudinit_brigdes is not a variable" in out and "cloudinit_bridges" in out, out[-3000:]
-    rc, out = run_role(tmp_path, "static-b1", ['{"cloudinit_brigdes": [], "cloudinit_config_unknown_variables": "warn"}'])
+    assert rc != 0 and "static-b1: cloudinit_brigdes is not a variable" in out, out[-3000:]
+    assert "did you mean cloudinit_bridges" in out, out[-3000:]
+    rc, out = run_role(tmp_path, "static-b1",
+                       ['{"cloudinit_brigdes": [], "cloudinit_config_unknown_variables": "warn"}'])
     assert rc == 0 and "cloudinit_brigdes is not a variable" in out, out[-3000:]
 
 

@@ -149,7 +149,8 @@ def test_bridges_are_rendered_no_longer_dropped():
                     "web1")["network_config"]
     assert net["bridges"] == {"br0": {"interfaces": ["nic0", "nic1"], "parameters": {"stp": False},
                                       "addresses": ["10.0.2.7/24"], "gateway4": "10.0.2.2"}}
-    assert net["ethernets"]["nic0"] == {"match": {"macaddress": "52:54:00:aa:00:01"}, "set-name": "nic0", "dhcp4": False}
+    assert net["ethernets"]["nic0"] == {"match": {"macaddress": "52:54:00:aa:00:01"}, "set-name": "nic0",
+                                        "dhcp4": False}
 
 
 def test_ipv6_mtu_routes_dns_overrides_optional():
@@ -255,8 +256,8 @@ def test_extra_dicts_are_deep_merged():
     assert seed["network_config"]["ethernets"]["nic0"]["dhcp4"] is True
     fails({"cloudinit_user_data_extra": ["locale"]}, "web1: cloudinit_user_data_extra must be a mapping")
     # with no network-config of its own, the extra one gets version 2
-    assert host_seed({"cloudinit_network_config_extra": {"ethernets": {"e": {"dhcp4": True}}}}, "w")["network_config"] == {
-        "version": 2, "ethernets": {"e": {"dhcp4": True}}}
+    seed = host_seed({"cloudinit_network_config_extra": {"ethernets": {"e": {"dhcp4": True}}}}, "w")
+    assert seed["network_config"] == {"version": 2, "ethernets": {"e": {"dhcp4": True}}}
 
 
 # --- secrets -----------------------------------------------------------------------------------------------
