@@ -3,7 +3,8 @@
 variable: bridges, IPv6, MTU, routes, DHCP overrides, apt, yum, ca_certs, NTP pools, chpasswd, groups,
 power_state, disks, vendor-data, the extra dicts) is accepted by cloud-init's own code: user-data and
 vendor-data by its cloud-config JSON schema (strict), network-config by its parser and its ENI and networkd
-renderers (net-convert), as the base image's cloud-init (Debian 12's package) has them.
+renderers (net-convert), as the base image's cloud-init (Debian 12's package) has them. (Its networkd renderer
+creates no bonds or bridges: asserted, so a newer cloud-init that does tells us to update docs/fleet.md.)
 
 cloud-init's Python code comes from the Debian package the base image fixture downloaded
 ($LIVEISO_CACHE_DIR/debs), else from ``apt-get download cloud-init``; unpacked with dpkg-deb, no root. Its few
@@ -149,7 +150,9 @@ def test_every_seed_passes_cloud_inits_own_checks(tmp_path):
     assert net["ethernets"]["nic2"]["dhcp4"] is True and net["ethernets"]["nic2"]["wakeonlan"] is True
     assert net["ethernets"]["nic0"]["optional"] is False
 
-    # the renderers' output: the bridge, the bond, the VLAN and the IPv6 address made it through both
+    # the renderers' output: the bridge, the bond, the VLAN and the IPv6 address made it through ENI; the
+    # networkd renderer of this cloud-init writes their addresses but no .netdev, so it never creates a bond or a
+    # bridge (docs/fleet.md, "Renderers": such images render with netplan; the boot test proves that)
     rendered = tmp_path / "rendered" / "rich-1"
     eni = (rendered / "eni" / "etc" / "network" / "interfaces.d" / "50-cloud-init").read_text()
     for needle in ("iface br0 inet static", "bridge_ports nic3", "bond-mode active-backup", "iface vlan40",
@@ -160,3 +163,4 @@ def test_every_seed_passes_cloud_inits_own_checks(tmp_path):
     assert "Address=fd00:40::41/64" in networkd["10-cloud-init-bond0.network"]
     assert "Address=192.168.40.1/24" in networkd["10-cloud-init-br0.network"]
     assert json.dumps(sorted(networkd)).count("vlan40") >= 1
+    assert not [name for name in networkd if name.endswith(".netdev")], sorted(networkd)
