@@ -21,7 +21,8 @@ class BootTimeout(AssertionError):
     pass
 
 
-def qemu_argv(image, log, firmware="bios", media="cdrom", mac=None, memory=2048, workdir=None, ssh_port=None):
+def qemu_argv(image, log, firmware="bios", media="cdrom", mac=None, memory=2048, workdir=None, ssh_port=None,
+              extra_args=()):
     argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", "2", "-display", "none",
             "-monitor", "none", "-serial", "file:" + log, "-no-reboot"]
     if firmware == "uefi-secure":
@@ -48,17 +49,17 @@ def qemu_argv(image, log, firmware="bios", media="cdrom", mac=None, memory=2048,
                  "-device", "virtio-blk-pci,drive=disk0,bootindex=0"]
     netdev = "user,id=n0" + (",hostfwd=tcp:127.0.0.1:%d-:22" % ssh_port if ssh_port else "")
     argv += ["-netdev", netdev, "-device", "virtio-net-pci,netdev=n0" + (",mac=" + mac if mac else "")]
-    return argv
+    return argv + list(extra_args)
 
 
-def boot(image, log, until, firmware="bios", media="cdrom", timeout=480, mac=None, fail_on=None):
+def boot(image, log, until, firmware="bios", media="cdrom", timeout=480, mac=None, fail_on=None, extra_args=()):
     """Boot ``image`` and return the serial log text once regex ``until`` appears.
 
     Raises BootTimeout (with the log's tail) if it does not appear within ``timeout`` seconds, or if
     regex ``fail_on`` appears first. The log stays at ``log``.
     """
     workdir = tempfile.mkdtemp(prefix="qemu-", dir=os.path.dirname(os.path.abspath(log)))
-    argv = qemu_argv(image, log, firmware, media, mac, workdir=workdir)
+    argv = qemu_argv(image, log, firmware, media, mac, workdir=workdir, extra_args=extra_args)
     if os.path.exists(log):
         os.unlink(log)
     started = time.monotonic()

@@ -50,6 +50,7 @@ def data_play(out):
             tasks["Warn about deprecated variables"],
             tasks["Check the inputs"],
             tasks["Work out the sites of this build host"],
+            tasks["Warn when a site ISO carries the secrets of several hosts"],
             tasks["Render and validate each host's seed"],
             {"name": "What each site ISO build gets", "loop": start["loop"],
              "vars": {"site_files": start["liveiso.customizer.liveos_iso"]["iso"]["additionalFiles"]},
@@ -104,6 +105,7 @@ def test_site_iso_data_per_group(tmp_path):
                          "site_iso_base_image=/nonexistent/base.qcow2"])
     assert rc == 0, log[-4000:]
     assert "DEPRECATION" not in log
+    assert "can read the secrets" not in log  # the example's seeds hold SSH public keys only
     for name, hosts in SITES.items():
         with open(os.path.join(out, name + ".files.json")) as handle:
             assert json.load(handle) == expected_files(out + "/seeds", hosts), name
@@ -166,3 +168,20 @@ def test_role_warns_about_site_iso_parallel(tmp_path):
     assert "[DEPRECATION WARNING]: site_iso_parallel is deprecated and has no effect (it is set to '4')" in log, log
     rc, log = run(tmp_path, role_play(), extra=["site_iso_parallel=2", '{"site_iso_base_image": ""}'])
     assert "DEPRECATION" not in log, log
+
+
+def test_site_iso_warns_when_a_site_iso_carries_secrets(tmp_path):
+    """A password hash in every seed: each site ISO lets its hosts read their neighbours' hashes."""
+    out = str(tmp_path / "out")
+    users = json.dumps({"cloudinit_users": [{"name": "ops", "hashed_password": "$6$salt$SECRETHASH"}]})
+    rc, log = run(tmp_path, data_play(out), extra=["site_iso_output_dir=" + out, "site_iso_validate_seeds=false",
+                                                   "site_iso_base_image=/nonexistent/base.qcow2", users])
+    assert rc == 0, log[-4000:]
+    flat = " ".join(log.split())
+    assert "[WARNING]: A site ISO carries the seed of every host of its site" in flat, log[-4000:]
+    assert "site_bond: bond-c1 (user-data users[1].passwd); bond-c2 (user-data users[1].passwd)" in flat
+    assert "site_iso_per: host" in flat and "SECRETHASH" not in log
+    rc, log = run(tmp_path, data_play(out), extra=["site_iso_output_dir=" + out, "site_iso_validate_seeds=false",
+                                                   "site_iso_base_image=/nonexistent/base.qcow2", users,
+                                                   "site_iso_per=host"])
+    assert rc == 0 and "can read the secrets" not in log, log[-4000:]
