@@ -113,3 +113,89 @@ def test_password_from_file_and_hostname_unset(semantics):
     work = os.path.dirname(semantics["output"])
     assert [n for n in os.listdir(work) if n.startswith(".")] == []
     assert work not in "".join(str(part) for part in leaks())
+
+
+# ---------------------------------------------------------------- os.selinux on a Live ISO, booted
+
+PROBE = """#!/bin/sh
+{
+  echo LIVEISO-REPORT-BEGIN
+  echo "hostname=$(hostname)"
+  echo "getenforce=$(getenforce)"
+  echo "marker=$(cat /etc/liveiso-selinux-marker)"
+  echo "label=$(stat -c %C /etc/liveiso-selinux-marker)"
+  echo "cmdline=$(cat /proc/cmdline)"
+  echo "history=$(test -s /usr/share/image-customizer/history.json && echo present)"
+  echo LIVEISO-REPORT-END
+} > /dev/ttyS0 2>&1
+systemctl poweroff
+"""
+PROBE_UNIT = """[Unit]
+Description=liveiso SELinux boot probe
+After=multi-user.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/liveiso-selinux-probe
+
+[Install]
+WantedBy=multi-user.target
+"""
+SELINUX = {
+    "os": {
+        "hostname": "selinux-live",
+        "packages": {"install": ["selinux-basics", "selinux-policy-default"]},
+        "selinux": {"mode": "enforcing"},
+        "additionalFiles": [
+            {"content": "labelled\n", "destination": "/etc/liveiso-selinux-marker"},
+            {"content": PROBE, "destination": "/usr/local/sbin/liveiso-selinux-probe", "permissions": "755"},
+            {"content": PROBE_UNIT, "destination": "/etc/systemd/system/liveiso-selinux-probe.service"},
+        ],
+        "services": {"enable": ["liveiso-selinux-probe.service"]},
+    },
+    "iso": {"kernelCommandLine": {"extraCommandLine": ["console=ttyS0,115200n8"]}},
+}
+
+
+@pytest.fixture(scope="module")
+def selinux_iso(base_dir, tmp_path_factory):
+    work = str(tmp_path_factory.mktemp("selinux"))
+    output = os.path.join(work, "selinux.iso")
+    result = customize(work, image=os.path.join(base_dir, "base.qcow2"), output=output, output_format="iso",
+                       config_file=write_config(os.path.join(work, "cfg"), SELINUX), compression_level=3)
+    assert not result.get("failed"), result.get("msg")
+    return {"result": result, "output": output, "work": work}
+
+
+def test_selinux_iso_build(selinux_iso):
+    result = selinux_iso["result"]
+    names = [step["name"] for step in result["steps"]]
+    assert names.index("install-packages") < names.index("configure-selinux") < names.index("relabel-selinux")
+    notes = "\n".join(result["notes"])
+    assert "SELinux mode enforcing in /etc/selinux/config" in notes
+    assert "SELinux labels set by setfiles on: /" in notes
+    args = result["kernel_cmdline"].split()
+    assert "security=selinux" in args and "selinux=1" in args and "enforcing=1" not in args
+
+
+@pytest.mark.qemu
+def test_boot_selinux_enforcing_live_iso(selinux_iso):
+    import fcntl
+    import re
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import qemu_boot
+    log = os.path.join(selinux_iso["work"], "boot-selinux.log")
+    with open("/tmp/liveiso-boot.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one boot at a time machine-wide
+        text = qemu_boot.boot(selinux_iso["output"], log, until="LIVEISO-REPORT-END", firmware="uefi",
+                              timeout=900, fail_on=r"Entering emergency mode|Kernel panic|Failed to load SELinux policy")
+    clean = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r", "")
+    body = clean.split("LIVEISO-REPORT-BEGIN")[-1].split("LIVEISO-REPORT-END")[0]
+    facts = dict(line.split("=", 1) for line in body.splitlines() if "=" in line)
+    assert facts["hostname"].strip() == "selinux-live", body
+    assert facts["marker"].strip() == "labelled", body
+    assert facts["getenforce"].strip() == "Enforcing", body
+    assert facts["label"].strip().split(":")[2] == "etc_t", body  # setfiles' label, kept through squashfs
+    assert "security=selinux" in facts["cmdline"].split(), body
+    assert facts["history"].strip() == "present", body

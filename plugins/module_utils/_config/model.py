@@ -13,6 +13,7 @@ Steps only ever see these typed objects, never raw dicts.
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shlex
@@ -36,7 +37,7 @@ ROOT: str = "config"
 # "not supported" instead of "unknown key".
 UNSUPPORTED: Mapping[str, FrozenSet[str]] = {
     "config": frozenset({"input", "storage", "pxe", "output", "previewFeatures"}),
-    "config.os": frozenset({"bootloader", "selinux", "uki", "overlays", "imageHistory", "resetBootLoaderType"}),
+    "config.os": frozenset({"uki"}),
     "config.iso": frozenset({"kdumpBootFiles"}),
 }
 HOSTNAME_RE: re.Pattern[str] = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -127,6 +128,39 @@ class ServiceState(_Choice):
     DISABLE = "disable"
 
 
+class SELinuxMode(_Choice):
+    """``os.selinux.mode``."""
+
+    DISABLED = "disabled"
+    PERMISSIVE = "permissive"
+    ENFORCING = "enforcing"
+    FORCE_ENFORCING = "force-enforcing"  #: enforcing=1 on the kernel command line: the config file cannot relax it
+
+    @property
+    def enabled(self) -> bool:
+        return self is not SELinuxMode.DISABLED
+
+    @property
+    def kernel_args(self) -> Tuple[str, ...]:
+        """The reference's SELinux kernel arguments for this mode (replacing any security=/selinux=/enforcing=)."""
+        if self is SELinuxMode.DISABLED:
+            return ("selinux=0",)
+        if self is SELinuxMode.FORCE_ENFORCING:
+            return ("security=selinux", "selinux=1", "enforcing=1")
+        return ("security=selinux", "selinux=1")
+
+    @property
+    def config_value(self) -> str:
+        """``SELINUX=`` in /etc/selinux/config."""
+        return "enforcing" if self is SELinuxMode.FORCE_ENFORCING else self.value
+
+
+class ResetType(_Choice):
+    """``os.bootloader.resetType`` (older releases: ``os.resetBootLoaderType``)."""
+
+    HARD_RESET = "hard-reset"  #: regenerate the boot loader configuration from scratch with the image's tools
+
+
 _C = TypeVar("_C", bound=_Choice)
 
 
@@ -189,6 +223,8 @@ class Packages:
     update_existing: bool = False
     install: Tuple[str, ...] = ()
     update: Tuple[str, ...] = ()
+    snapshot_time: Optional[str] = None  #: RFC 3339 UTC ("2025-05-20T23:59:59Z"); a date alone is its midnight
+    remove_package_manager: bool = False
 
     @property
     def any(self) -> bool:
@@ -218,6 +254,18 @@ class Script:
 
 
 @dataclass(frozen=True)
+class Overlay:
+    """One ``os.overlays[]`` entry: an overlayfs mount written to the image's fstab."""
+    mount_point: str
+    lower_dirs: Tuple[str, ...]
+    upper_dir: str
+    work_dir: str
+    is_initrd_overlay: bool = False
+    mount_dependencies: Tuple[str, ...] = ()
+    mount_options: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class OSConfig:
     hostname: Optional[str] = None
     packages: Packages = Packages()
@@ -229,6 +277,10 @@ class OSConfig:
     services_disable: Tuple[str, ...] = ()
     modules: Tuple[KernelModule, ...] = ()
     kernel_extra_args: Tuple[str, ...] = ()
+    selinux_mode: Optional[SELinuxMode] = None  #: None: the image's mode is kept
+    image_history: bool = True  #: write /usr/share/image-customizer/history.json (``imageHistory: none``: don't)
+    bootloader_reset: Optional[ResetType] = None
+    overlays: Tuple[Overlay, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -535,7 +587,7 @@ def _package_list_files(value: Any, path: str, paths: _Paths) -> Tuple[str, ...]
 
 def _packages(value: Any, path: str, paths: _Paths) -> Packages:
     section = _mapping(value, path, {"install", "remove", "update", "updateExistingPackages", "installLists",
-                                     "removeLists", "updateLists"})
+                                     "removeLists", "updateLists", "snapshotTime", "removePackageManager"})
 
     def names(key: str) -> Tuple[str, ...]:
         return (_str_list(section.get(key), "%s.%s" % (path, key), PACKAGE_RE, "package name")
@@ -547,7 +599,33 @@ def _packages(value: Any, path: str, paths: _Paths) -> Packages:
         if "updateExistingPackages" in section else False,
         install=names("install"),
         update=names("update"),
+        snapshot_time=_snapshot_time(section.get("snapshotTime"), path + ".snapshotTime"),
+        remove_package_manager=_bool(section["removePackageManager"], path + ".removePackageManager")
+        if section.get("removePackageManager") is not None else False,
     )
+
+
+def _snapshot_time(value: Any, path: str) -> Optional[str]:
+    """``packages.snapshotTime``: YYYY-MM-DD (its midnight, UTC) or RFC 3339 -> RFC 3339 in UTC, or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.datetime):  # an unquoted timestamp read by a YAML 1.1 loader
+        moment = value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+    elif isinstance(value, datetime.date):
+        moment = datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc)
+    else:
+        text = _str(value, path)
+        try:
+            if re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+                moment = datetime.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc)
+            elif re.match(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", text):
+                moment = datetime.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+            else:
+                raise ValueError(text)
+        except ValueError:
+            raise ConfigError(path, "invalid snapshot time format: must be YYYY-MM-DD or full RFC3339 "
+                              "(e.g., 2024-05-20T15:04:05Z)") from None
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _password(value: Any, path: str, paths: _Paths) -> Password:
@@ -731,10 +809,81 @@ def _scripts(value: Any, path: str, paths: _Paths) -> Tuple[Script, ...]:
     return tuple(scripts)
 
 
+def _overlay_path(value: Any, path: str) -> str:
+    text = _str(value, path, allow_empty=True)
+    if not text:
+        raise ConfigError(path, "path cannot be empty")
+    if any(c in text for c in " \t\n:,"):
+        raise ConfigError(path, "path (%s) contains invalid characters (spaces, tabs, newlines, colons, or commas)"
+                          % text)
+    if not text.startswith("/"):
+        raise ConfigError(path, "invalid path (%s): must be an absolute path" % text)
+    return image_path(text, path)
+
+
+def _overlays(value: Any, path: str) -> Tuple[Overlay, ...]:
+    """``os.overlays``: validated as the reference does (absolute paths, upper and work distinct and not nested)."""
+    overlays: List[Overlay] = []
+    for index, raw in enumerate(_list(value, path)):
+        item_path = "%s[%d]" % (path, index)
+        item = _mapping(raw, item_path, {"mountPoint", "lowerDirs", "upperDir", "workDir", "isInitrdOverlay",
+                                         "mountDependencies", "mountOptions"})
+        upper = _overlay_path(item.get("upperDir"), item_path + ".upperDir")
+        work = _overlay_path(item.get("workDir"), item_path + ".workDir")
+        if upper == work:
+            raise ConfigError(item_path, "upperDir and workDir must be distinct, but both are '%s'" % upper)
+        for one, other, one_key, other_key in ((upper, work, "upperDir", "workDir"), (work, upper, "workDir", "upperDir")):
+            if other.startswith(one.rstrip("/") + "/"):
+                raise ConfigError(item_path, "%s (%s) should not be a subdirectory of %s (%s)"
+                                  % (other_key, other, one_key, one))
+        options = _opt_str(item, "mountOptions", item_path)
+        if options is not None and any(c in options for c in " \t\n"):
+            raise ConfigError(item_path + ".mountOptions", "mountOptions (%s) contain spaces, tabs, or newlines "
+                              "are invalid" % options)
+        overlays.append(Overlay(
+            mount_point=_overlay_path(item.get("mountPoint"), item_path + ".mountPoint"),
+            lower_dirs=tuple(_overlay_path(d, "%s.lowerDirs[%d]" % (item_path, i))
+                             for i, d in enumerate(_list(item.get("lowerDirs"), item_path + ".lowerDirs"))),
+            upper_dir=upper, work_dir=work,
+            is_initrd_overlay=_bool(item["isInitrdOverlay"], item_path + ".isInitrdOverlay")
+            if item.get("isInitrdOverlay") is not None else False,
+            mount_dependencies=tuple(_overlay_path(d, "%s.mountDependencies[%d]" % (item_path, i)) for i, d in
+                                     enumerate(_list(item.get("mountDependencies"), item_path + ".mountDependencies"))),
+            mount_options=options,
+        ))
+    return tuple(overlays)
+
+
+def _boot_keys(section: Mapping[str, Any], path: str) -> Tuple[Optional[SELinuxMode], Optional[ResetType]]:
+    """``os.selinux.mode`` and ``os.bootloader.resetType`` (or the older ``os.resetBootLoaderType``)."""
+    selinux = _mapping(section.get("selinux"), path + ".selinux", {"mode"})
+    mode = _choice(selinux["mode"], path + ".selinux.mode", SELinuxMode) if selinux.get("mode") else None
+    bootloader = _mapping(section.get("bootloader"), path + ".bootloader", {"resetType"})
+    reset = _choice(bootloader["resetType"], path + ".bootloader.resetType", ResetType) \
+        if bootloader.get("resetType") else None
+    if section.get("resetBootLoaderType"):
+        legacy = _choice(section["resetBootLoaderType"], path + ".resetBootLoaderType", ResetType)
+        if reset is not None and reset is not legacy:
+            raise ConfigError(path + ".resetBootLoaderType", "conflicts with os.bootloader.resetType",
+                              "Give only os.bootloader.resetType (resetBootLoaderType is its older name).")
+        reset = legacy
+    return mode, reset
+
+
+def _image_history(value: Any, path: str) -> bool:
+    if value is None or value == "":
+        return True
+    if value != "none":
+        raise ConfigError(path, "invalid imageHistory value (%s)" % (value,), "Give none, or leave it out.")
+    return False
+
+
 def _os(value: Any, paths: _Paths) -> OSConfig:
     path = ROOT + ".os"
     section = _mapping(value, path, {"hostname", "packages", "additionalFiles", "additionalDirs", "users", "groups",
-                                     "services", "modules", "kernelCommandLine"})
+                                     "services", "modules", "kernelCommandLine", "selinux", "imageHistory",
+                                     "bootloader", "resetBootLoaderType", "overlays"})
+    selinux_mode, bootloader_reset = _boot_keys(section, path)
     hostname = _opt_str(section, "hostname", path)
     if hostname is not None:
         if not HOSTNAME_RE.match(hostname):
@@ -757,6 +906,10 @@ def _os(value: Any, paths: _Paths) -> OSConfig:
         services_disable=disable,
         modules=_modules(section.get("modules"), path + ".modules"),
         kernel_extra_args=_kernel_args(section.get("kernelCommandLine"), path + ".kernelCommandLine"),
+        selinux_mode=selinux_mode,
+        image_history=_image_history(section.get("imageHistory"), path + ".imageHistory"),
+        bootloader_reset=bootloader_reset,
+        overlays=_overlays(section.get("overlays"), path + ".overlays"),
     )
 
 

@@ -30,8 +30,18 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._core.files imp
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.protocols import StepTimer
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Result, tail
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot, host_dns, services_held
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import selinux
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.boot_reset import hard_reset
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.image_history import write_history
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import update_boot_configs
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import mounted
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.overlays import enable_overlays
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.package_extras import (
+    installed_version,
+    remove_package_manager,
+    snapshot_options,
+    with_options,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.package_managers import detect
 
 if TYPE_CHECKING:  # the config model is read, never built, here
@@ -155,8 +165,14 @@ def install_packages(ctx: StepContext) -> None:
     packages = ctx.config.os.packages
     manager = detect(ctx.chroot)
     ctx.notes.append("package manager: %s" % manager.name)
+    snapshot: List[str] = []
+    if packages.snapshot_time:
+        apt_version = installed_version(ctx.chroot, "apt") if manager.name == "apt" else None
+        snapshot = snapshot_options(manager, packages.snapshot_time, apt_version)
+        ctx.notes.append("package snapshot: %s (%s)" % (packages.snapshot_time, " ".join(snapshot)))
 
     def pm(argv: List[str], key: str, what: str) -> None:
+        argv = with_options(argv, snapshot) or argv
         try:
             ctx.chroot.run(argv, env=manager.env, what=what, timeout=3600)
         except CommandError as err:
@@ -448,8 +464,8 @@ def _run_script(ctx: StepContext, script: Script, key: str) -> None:
         if script.config_path:
             image_file = CONFIG_DIR_IN_IMAGE + "/" + script.config_path
         else:
-            image_file = temp = "%s/liveiso-script-%d-%s" % (INLINE_SCRIPT_DIR, os.getpid(),
-                                                              os.path.basename(script.name).replace(" ", "_"))
+            name = os.path.basename(script.name).replace(" ", "_")
+            image_file = temp = "%s/liveiso-script-%d-%s" % (INLINE_SCRIPT_DIR, os.getpid(), name)
             _mkdirs(ctx.chroot, INLINE_SCRIPT_DIR, 0o1777)
             write_image_file(ctx.chroot, image_file, (script.content or "").encode(), 0o700)
         argv = script.interpreter.split() + [image_file] + list(script.arguments)
@@ -481,8 +497,39 @@ def run_finalize_customization_scripts(ctx: StepContext) -> None:
     run_scripts(ctx, ctx.config.scripts.finalize_customization, "config.scripts.finalizeCustomization")
 
 
-# The reference order: packages -> hostname -> users -> additionalDirs -> additionalFiles
-# -> services -> modules -> boot config -> postCustomization; then (own resolv.conf back) finalize.
+def reset_boot_loader(ctx: StepContext) -> None:
+    mode = ctx.config.os.selinux_mode
+    args = list(ctx.config.os.kernel_extra_args) + list(mode.kernel_args if mode is not None else ())
+    ctx.notes.append(hard_reset(ctx.chroot, args))
+
+
+def configure_selinux(ctx: StepContext) -> None:
+    mode = ctx.config.os.selinux_mode
+    if mode is None:  # the step is wanted only with a mode
+        return
+    # after a hard reset the regenerated grub.cfg already has the SELinux arguments (as the reference)
+    ctx.notes.extend(selinux.set_mode(ctx.chroot, mode.config_value, mode.enabled, mode.kernel_args,
+                                      boot_args=ctx.config.os.bootloader_reset is None))
+
+
+def relabel_selinux(ctx: StepContext) -> None:
+    relabelled = selinux.relabel(ctx.chroot)
+    ctx.notes.append("SELinux labels set by setfiles on: %s" % ", ".join(relabelled))
+
+
+def configure_overlays(ctx: StepContext) -> None:
+    mode = ctx.config.os.selinux_mode
+    ctx.notes.extend(enable_overlays(ctx.chroot, ctx.config.os.overlays, bool(mode and mode.enabled)))
+
+
+def remove_os_package_manager(ctx: StepContext) -> None:
+    removed = remove_package_manager(ctx.chroot, detect(ctx.chroot))
+    ctx.notes.append("package manager removed: %s" % (", ".join(removed) or "nothing was installed"))
+
+
+# The reference order: packages -> hostname -> users -> additionalDirs -> additionalFiles -> services -> modules
+# -> boot config (kernel arguments, hard reset) -> SELinux mode -> overlays -> postCustomization -> package manager
+# removal; then (own resolv.conf back) SELinux labels -> finalize. The image history is written after the OS steps.
 OS_STEPS: Tuple[Step, ...] = (
     Step("install-packages", install_packages, lambda c: c.os.packages.any),
     Step("set-hostname", set_hostname, lambda c: c.os.hostname is not None),
@@ -493,10 +540,15 @@ OS_STEPS: Tuple[Step, ...] = (
     Step("configure-services", configure_services, lambda c: bool(c.os.services_enable or c.os.services_disable)),
     Step("configure-modules", configure_modules, lambda c: bool(c.os.modules)),
     Step("set-kernel-command-line", set_kernel_command_line, lambda c: bool(c.os.kernel_extra_args)),
+    Step("reset-boot-loader", reset_boot_loader, lambda c: c.os.bootloader_reset is not None),
+    Step("configure-selinux", configure_selinux, lambda c: c.os.selinux_mode is not None),
+    Step("configure-overlays", configure_overlays, lambda c: bool(c.os.overlays)),
     Step("run-post-customization-scripts", run_post_customization_scripts,
          lambda c: bool(c.scripts.post_customization)),
+    Step("remove-package-manager", remove_os_package_manager, lambda c: c.os.packages.remove_package_manager),
 )
 FINALIZE_STEPS: Tuple[Step, ...] = (
+    Step("relabel-selinux", relabel_selinux, lambda c: bool(c.os.selinux_mode and c.os.selinux_mode.enabled)),
     Step("run-finalize-customization-scripts", run_finalize_customization_scripts,
          lambda c: bool(c.scripts.finalize_customization)),
 )
@@ -507,15 +559,18 @@ def planned_steps(config: Config) -> List[str]:
     return [step.name for step in OS_STEPS + FINALIZE_STEPS if step.wanted(config)]
 
 
-def run_steps(build: StepTimer, chroot: Chroot, config: Config) -> List[str]:
+def run_steps(build: StepTimer, chroot: Chroot, config: Config, epoch: Optional[int] = None) -> List[str]:
     """Every wanted customization step, in order, timed: the OS steps with the host's DNS and services held,
-    then the finalize steps with the image's own resolv.conf back. Returns the steps' notes."""
+    the image history (unless ``imageHistory: none``; ``epoch``: its reproducible time), then the finalize
+    steps with the image's own resolv.conf back. Returns the steps' notes."""
     ctx = StepContext(chroot, config)
     with services_held(chroot), host_dns(chroot):
         for step in OS_STEPS:
             if step.wanted(config):
                 with build.step(step.name):
                     step.func(ctx)
+    if config.os.image_history and config.customizes_root:
+        ctx.notes.append(write_history(chroot, config, epoch))
     for step in FINALIZE_STEPS:
         if step.wanted(config):
             with build.step(step.name):

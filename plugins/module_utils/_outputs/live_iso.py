@@ -122,7 +122,7 @@ def prepare_root(build: BuildSteps, chroot: Chroot, request: LiveIsoRequest, pla
     epoch = request.source_date_epoch
     customizing = request.config.customizes_root
     if customizing:
-        notes.extend(run_steps(build, chroot, request.config))
+        notes.extend(run_steps(build, chroot, request.config, epoch=epoch))
     with build.step("build-initrd"):
         kernel_version: str = build_initrd(chroot, build.path("initrd.img"), source_date_epoch=epoch,
                                            version=plan.kernel_version if kernel_source else None)

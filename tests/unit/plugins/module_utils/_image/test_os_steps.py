@@ -36,9 +36,16 @@ REFERENCE_ORDER = [
     "configure-services",
     "configure-modules",
     "set-kernel-command-line",
+    "reset-boot-loader",
+    "configure-selinux",
+    "configure-overlays",
     "run-post-customization-scripts",
+    "remove-package-manager",
+    "relabel-selinux",
     "run-finalize-customization-scripts",
 ]
+NEW_IN_ISSUE_12 = {"reset-boot-loader", "configure-selinux", "configure-overlays", "remove-package-manager",
+                   "relabel-selinux"}
 HEADER = "# Written by liveiso.customizer from os.modules\n"
 
 
@@ -115,7 +122,15 @@ def full_data():
 
 
 def test_planned_steps_reference_order(src):
-    assert planned_steps(parse_config(full_data(), str(src))) == REFERENCE_ORDER
+    assert planned_steps(parse_config(full_data(), str(src))) == [n for n in REFERENCE_ORDER if n not in NEW_IN_ISSUE_12]
+    data = full_data()
+    data["os"].update({"selinux": {"mode": "enforcing"}, "bootloader": {"resetType": "hard-reset"},
+                       "overlays": [{"mountPoint": "/media", "lowerDirs": ["/media"], "upperDir": "/o/u",
+                                     "workDir": "/o/w"}]})
+    data["os"]["packages"]["removePackageManager"] = True
+    assert planned_steps(parse_config(data, str(src))) == REFERENCE_ORDER
+    data["os"]["selinux"]["mode"] = "disabled"  # the mode is written, nothing is labelled
+    assert "relabel-selinux" not in planned_steps(parse_config(data, str(src)))
     assert [s.name for s in os_steps.OS_STEPS + os_steps.FINALIZE_STEPS] == REFERENCE_ORDER
 
 
