@@ -8,7 +8,7 @@ The mode goes three places: ``SELINUX=`` in /etc/selinux/config, the kernel argu
 configuration (``security=selinux selinux=1``, ``enforcing=1`` for force-enforcing, ``selinux=0`` for
 disabled; any earlier ``security=``/``selinux=``/``enforcing=`` replaced), and, when SELinux is enabled, the
 file labels: ``setfiles`` from the image runs in the chroot over every writable ext2/3/4, xfs or btrfs
-filesystem of the image, each seen through a plain bind mount (so directories under mount points get labels
+filesystem of the image (or the overlay a Live ISO build mounts its root as), each seen through a plain bind mount (so directories under mount points get labels
 too). A mode other than disabled needs a policy in the image (/etc/selinux/config exists); on Debian the
 packages are ``selinux-basics`` and ``selinux-policy-default``.
 """
@@ -28,7 +28,8 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts i
 SELINUX_CONFIG: str = "/etc/selinux/config"
 SELINUX_ARG_NAMES: Tuple[str, ...] = ("security", "selinux", "enforcing")
 POLICY_PACKAGES: Tuple[str, ...] = ("selinux-basics", "selinux-policy-default")  # Debian's
-LABELLED_FSTYPES: Tuple[str, ...] = ("ext2", "ext3", "ext4", "xfs", "btrfs")
+# overlay: the root of a Live ISO build (the input's filesystem under a writable upper layer: labels copy up)
+LABELLED_FSTYPES: Tuple[str, ...] = ("ext2", "ext3", "ext4", "xfs", "btrfs", "overlay")
 API_MOUNTS: Tuple[str, ...] = ("/dev", "/dev/pts", "/proc", "/sys", "/run")
 RELABEL_ROOT: str = "/run/liveiso-relabel"  # on the chroot's own /run tmpfs, never labelled itself
 
@@ -114,6 +115,10 @@ def relabel(chroot: Chroot) -> List[str]:
                         "Install policycoreutils in the image (os.packages.install).")
     with open("/proc/self/mounts") as handle:
         targets = labelled_mounts(chroot.root, handle.read())
+    if "/" not in targets:
+        raise StepError("config.os.selinux.mode: the image's root filesystem cannot be labelled here (it is not a "
+                        "writable %s filesystem)." % ", ".join(LABELLED_FSTYPES),
+                        "SELinux labels need a root filesystem with extended attributes.")
     for image_path in targets:
         holder = RELABEL_ROOT + ("" if image_path == "/" else image_path)
         host = chroot.path(holder)

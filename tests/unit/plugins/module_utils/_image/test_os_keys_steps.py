@@ -12,7 +12,12 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors im
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Result
 from ansible_collections.liveiso.customizer.plugins.module_utils._image import image_history, kernel_cmdline, selinux
 from ansible_collections.liveiso.customizer.plugins.module_utils._image import steps as os_steps
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.boot_reset import hard_reset, with_cmdline
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.boot_reset import (
+    hard_reset,
+    root_filesystem,
+    shim_text,
+    with_cmdline,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.overlays import enable_overlays, fstab_line
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.package_extras import (
@@ -112,6 +117,8 @@ def test_labelled_mounts():
               "/dev/loop5 /b/root/var xfs rw 0 0\n/dev/loop6 /b/root/usr ext4 ro 0 0\ntmpfs /b/root/run tmpfs rw 0 0\n"
               "/dev/loop7 /b/root/my\\040dir btrfs rw 0 0\n/dev/sda1 / ext4 rw 0 0\n")
     assert selinux.labelled_mounts("/b/root", mounts) == ["/", "/my dir", "/var"]
+    overlay_root = "overlay /b/root overlay rw,lowerdir=/b/lower 0 0\n/dev/loop3 /b/lower ext4 ro 0 0\n"
+    assert selinux.labelled_mounts("/b/root", overlay_root) == ["/"]  # a Live ISO build's root
 
 
 def test_relabel_argv(tmp_path, monkeypatch):
@@ -291,3 +298,12 @@ def test_remove_package_manager_apt(tmp_path):
     assert not (tmp_path / "var" / "lib" / "apt").exists() and (tmp_path / "var" / "lib").exists()
     with pytest.raises(StepError):
         remove_package_manager(chroot, Dnf())
+
+
+def test_root_filesystem_and_shim():
+    mounts = "/dev/sda1 / ext4 rw 0 0\n/dev/loop7 /b/root ext4 rw 0 0\n"
+    assert root_filesystem("/b/root", mounts) == ("/dev/loop7", "ext4")
+    assert root_filesystem("/elsewhere", mounts) is None
+    assert root_filesystem("/b/root", "overlay /b/root overlay rw 0 0\n") is None
+    shim = shim_text("0c2e-uuid", "ext4")
+    assert "device) echo 'UUID=0c2e-uuid' ;;" in shim and "fs) echo 'ext2' ;;" in shim

@@ -586,7 +586,7 @@ def test_password_from_a_file(root, src, kind, hashed):
     assert ctx.config.os.users[0].password.value == "s3cret-%s" % kind  # one trailing newline dropped
     assert "s3cret" not in repr(ctx.config)
     os_steps.configure_users(ctx)
-    argv, _, kwargs = chroot.calls[-1]
+    argv, kwargs = chroot.calls[-1][0], chroot.calls[-1][2]
     assert argv == ["chpasswd"] + (["--encrypted"] if hashed else [])
     assert kwargs["input"] == "bob:s3cret-%s\n" % kind
 
