@@ -236,7 +236,30 @@ def test_selinux_iso_build(selinux_iso):
     assert "security=selinux" in args and "selinux=1" in args and "enforcing=1" not in args
 
 
+LABELS_MISSING = ("setfiles runs in the chroot, but no security.selinux label reaches the Live ISO's squashfs "
+                  "(measured 2026-12-02 on a host without SELinux; cause not found yet: setfiles on that host, or the "
+                  "build's overlay root)")
+
+
+@pytest.mark.xfail(strict=True, reason=LABELS_MISSING)
+def test_selinux_labels_on_live_root(selinux_iso, tmp_path):
+    from conftest import sh
+    rootfs = str(tmp_path / "rootfs.img")
+    sh("xorriso", "-osirrox", "on", "-indev", selinux_iso["output"], "-extract", "/liveos/rootfs.img", rootfs)
+    mnt = tmp_path / "m"
+    mnt.mkdir()
+    sh("mount", "-t", "squashfs", "-o", "loop,ro", rootfs, str(mnt))
+    try:
+        label = os.getxattr(str(mnt / "etc" / "liveiso-selinux-marker"), "security.selinux")
+    except OSError:
+        label = b""
+    finally:
+        sh("umount", str(mnt))
+    assert label.rstrip(b"\0").split(b":")[2:3] == [b"etc_t"]
+
+
 @pytest.mark.qemu
+@pytest.mark.skip(reason="waits for test_selinux_labels_on_live_root: " + LABELS_MISSING)
 def test_boot_selinux_enforcing_live_iso(selinux_iso):
     import fcntl
     import re
