@@ -7,7 +7,11 @@ import os
 
 import pytest
 
-from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import SELinuxMode, parse_config
+from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import (
+    UNSUPPORTED,
+    SELinuxMode,
+    parse_config,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import ConfigError, StepError
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Result
 from ansible_collections.liveiso.customizer.plugins.module_utils._image import image_history, kernel_cmdline, selinux
@@ -27,6 +31,14 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._image.package_
 )
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.package_managers import Apt, Dnf, Tdnf, Zypper
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import StepContext
+
+
+def preview(data, *features):
+    """``data`` with the reference's preview features that gate its keys (once the model knows previewFeatures)."""
+    if "previewFeatures" not in UNSUPPORTED.get("config", frozenset()):
+        data = dict(data, previewFeatures=list(features))
+    return data
+
 
 GRUB_CFG = ("menuentry 'Debian' {\n\tlinux\t/boot/vmlinuz root=UUID=x ro console=ttyS0 security=apparmor "
             "enforcing=0 quiet\n\tinitrd\t/boot/initrd.img\n}\n")
@@ -247,12 +259,12 @@ def test_overlay_validation_and_dependency_without_initrd_mount():
                                            ("2025-05-20T23:59:59Z", "2025-05-20T23:59:59Z"),
                                            ("2025-05-21T01:59:59+02:00", "2025-05-20T23:59:59Z")])
 def test_snapshot_time_parsing(given, normal):
-    assert parse_config({"os": {"packages": {"snapshotTime": given}}}).os.packages.snapshot_time == normal
+    assert parse_config(preview({"os": {"packages": {"snapshotTime": given}}}, "package-snapshot-time")).os.packages.snapshot_time == normal
 
 
 def test_snapshot_time_invalid():
     with pytest.raises(ConfigError) as info:
-        parse_config({"os": {"packages": {"snapshotTime": "20 May 2025"}}})
+        parse_config(preview({"os": {"packages": {"snapshotTime": "20 May 2025"}}}, "package-snapshot-time"))
     assert "invalid snapshot time format: must be YYYY-MM-DD or full RFC3339" in info.value.message
 
 
@@ -270,7 +282,8 @@ def test_install_packages_argv_with_snapshot(tmp_path):
     image(tmp_path, {"/usr/bin/apt-get": ""})
     os.chmod(str(tmp_path / "usr" / "bin" / "apt-get"), 0o755)
     chroot = Recording(tmp_path, results={"dpkg-query": (0, "ii  2.9.8")})
-    config = parse_config({"os": {"packages": {"install": ["hello"], "snapshotTime": "2025-05-20T23:59:59Z"}}})
+    config = parse_config(preview({"os": {"packages": {"install": ["hello"], "snapshotTime": "2025-05-20T23:59:59Z"}}},
+                                  "package-snapshot-time"))
     os_steps.install_packages(StepContext(chroot, config))
     snap = ["-o", "APT::Snapshot=20250520T235959Z"]
     assert chroot.calls[1] == ["apt-get"] + snap + ["-q", "update"]
@@ -282,7 +295,8 @@ def test_install_packages_snapshot_refused_on_bookworm_apt(tmp_path):
     image(tmp_path, {"/usr/bin/apt-get": ""})
     os.chmod(str(tmp_path / "usr" / "bin" / "apt-get"), 0o755)
     chroot = Recording(tmp_path, results={"dpkg-query": (0, "ii  2.6.1")})
-    config = parse_config({"os": {"packages": {"install": ["hello"], "snapshotTime": "2025-05-20"}}})
+    config = parse_config(preview({"os": {"packages": {"install": ["hello"], "snapshotTime": "2025-05-20"}}},
+                                  "package-snapshot-time"))
     with pytest.raises(StepError) as info:
         os_steps.install_packages(StepContext(chroot, config))
     assert "apt 2.6.1 in the image has no snapshot support" in info.value.message

@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as os_steps_model
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import parse_config
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
     CommandError,
@@ -128,6 +129,8 @@ def test_planned_steps_reference_order(src):
                        "overlays": [{"mountPoint": "/media", "lowerDirs": ["/media"], "upperDir": "/o/u",
                                      "workDir": "/o/w"}]})
     data["os"]["packages"]["removePackageManager"] = True
+    if "previewFeatures" not in os_steps_model.UNSUPPORTED.get("config", frozenset()):
+        data["previewFeatures"] = ["remove-package-manager"]  # the reference gates the key
     assert planned_steps(parse_config(data, str(src))) == REFERENCE_ORDER
     data["os"]["selinux"]["mode"] = "disabled"  # the mode is written, nothing is labelled
     assert "relabel-selinux" not in planned_steps(parse_config(data, str(src)))
