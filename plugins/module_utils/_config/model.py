@@ -14,6 +14,7 @@ Steps only ever see these typed objects, never raw dicts.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 import re
 import shlex
@@ -37,7 +38,7 @@ ROOT: str = "config"
 # "not supported" instead of "unknown key".
 UNSUPPORTED: Mapping[str, FrozenSet[str]] = {
     "config": frozenset(),
-    "config.os": frozenset({"bootloader", "selinux", "uki", "overlays", "imageHistory", "resetBootLoaderType"}),
+    "config.os": frozenset({"uki"}),
     "config.iso": frozenset(),
 }
 HOSTNAME_RE: re.Pattern[str] = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -68,10 +69,22 @@ class PasswordType(_Choice):
     HASHED = "hashed"  #: a crypt(3) hash (``chpasswd --encrypted``)
     PLAIN_TEXT_FORCED_EXPIRATION = "plain-text-forced-expiration"
     HASHED_FORCED_EXPIRATION = "hashed-forced-expiration"
+    PLAIN_TEXT_FILE = "plain-text-file"  #: the value names a file (relative to the config) holding the password
+    HASHED_FILE = "hashed-file"  #: the value names a file holding a crypt(3) hash
 
     @property
     def needs_value(self) -> bool:
         return self is not PasswordType.LOCKED
+
+    @property
+    def from_file(self) -> bool:
+        """Is the value a path whose file holds the password (read when the config is loaded)?"""
+        return self in (PasswordType.PLAIN_TEXT_FILE, PasswordType.HASHED_FILE)
+
+    @property
+    def hashed(self) -> bool:
+        """Is the password a crypt(3) hash (``chpasswd --encrypted``)?"""
+        return self in (PasswordType.HASHED, PasswordType.HASHED_FORCED_EXPIRATION, PasswordType.HASHED_FILE)
 
     @property
     def forced_expiration(self) -> bool:
@@ -105,6 +118,39 @@ class ServiceState(_Choice):
 
     ENABLE = "enable"
     DISABLE = "disable"
+
+
+class SELinuxMode(_Choice):
+    """``os.selinux.mode``."""
+
+    DISABLED = "disabled"
+    PERMISSIVE = "permissive"
+    ENFORCING = "enforcing"
+    FORCE_ENFORCING = "force-enforcing"  #: enforcing=1 on the kernel command line: the config file cannot relax it
+
+    @property
+    def enabled(self) -> bool:
+        return self is not SELinuxMode.DISABLED
+
+    @property
+    def kernel_args(self) -> Tuple[str, ...]:
+        """The reference's SELinux kernel arguments for this mode (replacing any security=/selinux=/enforcing=)."""
+        if self is SELinuxMode.DISABLED:
+            return ("selinux=0",)
+        if self is SELinuxMode.FORCE_ENFORCING:
+            return ("security=selinux", "selinux=1", "enforcing=1")
+        return ("security=selinux", "selinux=1")
+
+    @property
+    def config_value(self) -> str:
+        """``SELINUX=`` in /etc/selinux/config."""
+        return "enforcing" if self is SELinuxMode.FORCE_ENFORCING else self.value
+
+
+class ResetType(_Choice):
+    """``os.bootloader.resetType`` (older releases: ``os.resetBootLoaderType``)."""
+
+    HARD_RESET = "hard-reset"  #: regenerate the boot loader configuration from scratch with the image's tools
 
 
 _C = TypeVar("_C", bound=_Choice)
@@ -169,6 +215,8 @@ class Packages:
     update_existing: bool = False
     install: Tuple[str, ...] = ()
     update: Tuple[str, ...] = ()
+    snapshot_time: Optional[str] = None  #: RFC 3339 UTC ("2025-05-20T23:59:59Z"); a date alone is its midnight
+    remove_package_manager: bool = False
 
     @property
     def any(self) -> bool:
@@ -190,10 +238,23 @@ class KernelModule:
 class Script:
     name: str
     interpreter: str = "/bin/sh"
-    path: Optional[str] = None
+    path: Optional[str] = None  #: the host file (for reading and the digest)
     content: Optional[str] = None
     arguments: Tuple[str, ...] = ()
     environment: Tuple[Tuple[str, str], ...] = ()
+    config_path: Optional[str] = None  #: ``path`` as written: relative to the config dir, run as /_imageconfigs/<it>
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """One ``os.overlays[]`` entry: an overlayfs mount written to the image's fstab."""
+    mount_point: str
+    lower_dirs: Tuple[str, ...]
+    upper_dir: str
+    work_dir: str
+    is_initrd_overlay: bool = False
+    mount_dependencies: Tuple[str, ...] = ()
+    mount_options: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +269,10 @@ class OSConfig:
     services_disable: Tuple[str, ...] = ()
     modules: Tuple[KernelModule, ...] = ()
     kernel_extra_args: Tuple[str, ...] = ()
+    selinux_mode: Optional[SELinuxMode] = None  #: None: the image's mode is kept
+    image_history: bool = True  #: write /usr/share/image-customizer/history.json (``imageHistory: none``: don't)
+    bootloader_reset: Optional[ResetType] = None
+    overlays: Tuple[Overlay, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -448,26 +513,57 @@ class _Paths(object):
 
 # ---------------------------------------------------------------- sections
 
+def _opt_str(item: Mapping[str, Any], key: str, path: str) -> Optional[str]:
+    """``item[key]`` as a string, None when absent or empty (the reference treats an empty string as unset)."""
+    value = item.get(key)
+    if value is None or value == "":
+        return None
+    return _str(value, "%s.%s" % (path, key))
+
+
+def _host_source(paths: _Paths, raw: Any, path: str, kind: Literal["file", "dir"], what: str) -> str:
+    """A host source path; the reference's message when it exists but is of the wrong kind."""
+    value = _str(raw, path)
+    full = value if os.path.isabs(value) else os.path.join(paths.base_dir, value) if paths.base_dir else None
+    if full is not None and os.path.exists(full):
+        if kind == "file" and not os.path.isfile(full):
+            raise ConfigError(path, "%s source file is not a file (source='%s')" % (what, value),
+                              "Give a regular file (a directory goes under os.additionalDirs).")
+        if kind == "dir" and not os.path.isdir(full):
+            raise ConfigError(path, "%s source exists but is a file (source='%s')" % (what, value),
+                              "Give a directory (a single file goes under os.additionalFiles).")
+    elif full is not None and kind == "dir":
+        raise ConfigError(path, "%s source does not exist (source='%s')" % (what, value))
+    return paths.host(value, path, kind=kind)
+
+
+def _destination(raw: Any, path: str) -> str:
+    """An image path; a relative one is joined under / (the reference joins it with the image's root)."""
+    if isinstance(raw, str) and raw and not raw.startswith("/"):
+        raw = "/" + raw
+    return image_path(raw, path)
+
+
 def _file_specs(value: Any, path: str, paths: _Paths) -> Tuple[FileSpec, ...]:
     """``additionalFiles`` in the list form or in the older map form."""
     specs: List[FileSpec] = []
     if isinstance(value, dict):
         for source, target in value.items():
             entry_path = '%s["%s"]' % (path, source)
-            source_path = paths.host(source, entry_path)
+            source_path = _host_source(paths, source, entry_path, "file", "additionalFiles")
             targets = target if isinstance(target, list) else [target]
             if not targets:
                 raise ConfigError(entry_path, "lists no destination")
             for index, item in enumerate(targets):
                 item_path = entry_path if not isinstance(target, list) else "%s[%d]" % (entry_path, index)
                 if isinstance(item, str):
-                    specs.append(FileSpec(destination=image_path(item, item_path), source=source_path))
+                    specs.append(FileSpec(destination=_destination(item, item_path), source=source_path))
                 elif isinstance(item, dict):
                     entry = _mapping(item, item_path, {"path", "permissions"})
                     if "path" not in entry:
                         raise ConfigError(item_path + ".path", "is required")
                     specs.append(FileSpec(
-                        destination=image_path(entry["path"], item_path + ".path"), source=source_path,
+                        destination=_destination(entry["path"], item_path + ".path"), source=source_path,
                         permissions=parse_mode(entry["permissions"], item_path + ".permissions")
                         if "permissions" in entry else None))
                 else:
@@ -477,16 +573,19 @@ def _file_specs(value: Any, path: str, paths: _Paths) -> Tuple[FileSpec, ...]:
     for index, raw in enumerate(_list(value, path)):
         item_path = "%s[%d]" % (path, index)
         item = _mapping(raw, item_path, {"source", "content", "destination", "permissions"})
-        if ("source" in item) == ("content" in item):
+        source = _opt_str(item, "source", item_path)  # an empty source is unset; empty content is a value
+        if (source is None) == (item.get("content") is None):
             raise ConfigError(item_path, "needs exactly one of source and content")
-        if "destination" not in item:
+        if _opt_str(item, "destination", item_path) is None:
             raise ConfigError(item_path + ".destination", "is required")
         specs.append(FileSpec(
-            destination=image_path(item["destination"], item_path + ".destination"),
-            source=paths.host(item["source"], item_path + ".source") if "source" in item else None,
-            content=_str(item["content"], item_path + ".content", allow_empty=True) if "content" in item else None,
+            destination=_destination(item["destination"], item_path + ".destination"),
+            source=_host_source(paths, source, item_path + ".source", "file", "additionalFiles")
+            if source is not None else None,
+            content=_str(item["content"], item_path + ".content", allow_empty=True)
+            if item.get("content") is not None else None,
             permissions=parse_mode(item["permissions"], item_path + ".permissions")
-            if "permissions" in item else None,
+            if item.get("permissions") not in (None, "") else None,
         ))
     return tuple(specs)
 
@@ -502,11 +601,11 @@ def _dir_specs(value: Any, path: str, paths: _Paths) -> Tuple[DirSpec, ...]:
                 raise ConfigError("%s.%s" % (item_path, required), "is required")
 
         def mode(key: str) -> Optional[int]:
-            return parse_mode(item[key], "%s.%s" % (item_path, key)) if key in item else None
+            return parse_mode(item[key], "%s.%s" % (item_path, key)) if item.get(key) not in (None, "") else None
 
         specs.append(DirSpec(
-            source=paths.host(item["source"], item_path + ".source", kind="dir"),
-            destination=image_path(item["destination"], item_path + ".destination"),
+            source=_host_source(paths, item["source"], item_path + ".source", "dir", "additionalDirs"),
+            destination=_destination(item["destination"], item_path + ".destination"),
             new_dir_permissions=mode("newDirPermissions"),
             merged_dir_permissions=mode("mergedDirPermissions"),
             child_file_permissions=mode("childFilePermissions"),
@@ -532,7 +631,7 @@ def _package_list_files(value: Any, path: str, paths: _Paths) -> Tuple[str, ...]
 
 def _packages(value: Any, path: str, paths: _Paths) -> Packages:
     section = _mapping(value, path, {"install", "remove", "update", "updateExistingPackages", "installLists",
-                                     "removeLists", "updateLists"})
+                                     "removeLists", "updateLists", "snapshotTime", "removePackageManager"})
 
     def names(key: str) -> Tuple[str, ...]:
         return (_str_list(section.get(key), "%s.%s" % (path, key), PACKAGE_RE, "package name")
@@ -544,7 +643,61 @@ def _packages(value: Any, path: str, paths: _Paths) -> Packages:
         if "updateExistingPackages" in section else False,
         install=names("install"),
         update=names("update"),
+        snapshot_time=_snapshot_time(section.get("snapshotTime"), path + ".snapshotTime"),
+        remove_package_manager=_bool(section["removePackageManager"], path + ".removePackageManager")
+        if section.get("removePackageManager") is not None else False,
     )
+
+
+def _snapshot_time(value: Any, path: str) -> Optional[str]:
+    """``packages.snapshotTime``: YYYY-MM-DD (its midnight, UTC) or RFC 3339 -> RFC 3339 in UTC, or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.datetime):  # an unquoted timestamp read by a YAML 1.1 loader
+        moment = value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+    elif isinstance(value, datetime.date):
+        moment = datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc)
+    else:
+        text = _str(value, path)
+        try:
+            if re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+                moment = datetime.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc)
+            elif re.match(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", text):
+                moment = datetime.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+            else:
+                raise ValueError(text)
+        except ValueError:
+            raise ConfigError(path, "invalid snapshot time format: must be YYYY-MM-DD or full RFC3339 "
+                              "(e.g., 2024-05-20T15:04:05Z)") from None
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _password(value: Any, path: str, paths: _Paths) -> Password:
+    """``users[].password``; for the ``*-file`` types the file is read here (one trailing newline dropped)."""
+    pw = _mapping(value, path, {"type", "value"})
+    if "type" not in pw:
+        raise ConfigError(path + ".type", "is required")
+    pw_type = _choice(pw["type"], path + ".type", PasswordType)
+    if isinstance(pw.get("value"), str) and pw["value"] and not pw_type.from_file:
+        register_secret(pw["value"])
+    if not pw_type.needs_value:
+        return Password(pw_type)
+    if "value" not in pw:
+        raise ConfigError(path + ".value", "is required for type %s" % pw_type)
+    pw_value = _str(pw["value"], path + ".value")
+    if pw_type.from_file:
+        value_path = _host_source(paths, pw_value, path + ".value", "file", "password")
+        try:
+            with open(value_path) as handle:
+                pw_value = handle.read()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(path + ".value", "cannot read the password file %s: %s"
+                              % (value_path, getattr(err, "strerror", None) or err))
+        pw_value = pw_value[:-1] if pw_value.endswith("\n") else pw_value
+        if not pw_value or "\n" in pw_value:
+            raise ConfigError(path + ".value", "the password file %s must hold one non-empty line" % value_path)
+    register_secret(pw_value)
+    return Password(pw_type, pw_value)
 
 
 def _users(value: Any, path: str, paths: _Paths) -> Tuple[User, ...]:
@@ -563,22 +716,7 @@ def _users(value: Any, path: str, paths: _Paths) -> Tuple[User, ...]:
         if name in seen:
             raise ConfigError(item_path + ".name", "user %r is listed twice" % name)
         seen.add(name)
-        password: Optional[Password] = None
-        if "password" in item:
-            pw_path = item_path + ".password"
-            pw = _mapping(item["password"], pw_path, {"type", "value"})
-            if "type" not in pw:
-                raise ConfigError(pw_path + ".type", "is required")
-            pw_type = _choice(pw["type"], pw_path + ".type", PasswordType)
-            pw_value: Optional[str] = None
-            if isinstance(pw.get("value"), str):
-                register_secret(pw["value"])
-            if pw_type.needs_value:
-                if "value" not in pw:
-                    raise ConfigError(pw_path + ".value", "is required for type %s" % pw_type)
-                pw_value = _str(pw["value"], pw_path + ".value")
-                register_secret(pw_value)
-            password = Password(pw_type, pw_value)
+        password = _password(item["password"], item_path + ".password", paths) if "password" in item else None
         keys = list(_str_list(item.get("sshPublicKeys"), item_path + ".sshPublicKeys"))
         for key_index, key_file in enumerate(_list(item.get("sshPublicKeyPaths"), item_path + ".sshPublicKeyPaths")):
             key_path = paths.host(key_file, "%s.sshPublicKeyPaths[%d]" % (item_path, key_index))
@@ -595,13 +733,12 @@ def _users(value: Any, path: str, paths: _Paths) -> Tuple[User, ...]:
             password_expires_days=_int(item["passwordExpiresDays"], item_path + ".passwordExpiresDays", -1, 99999)
             if "passwordExpiresDays" in item else None,
             ssh_public_keys=tuple(keys),
-            primary_group=_str(item["primaryGroup"], item_path + ".primaryGroup") if "primaryGroup" in item else None,
+            primary_group=_opt_str(item, "primaryGroup", item_path),
             secondary_groups=_str_list(item.get("secondaryGroups"), item_path + ".secondaryGroups", NAME_RE,
                                        "group name"),
             home_directory=image_path(item["homeDirectory"], item_path + ".homeDirectory")
-            if "homeDirectory" in item else None,
-            startup_command=_str(item["startupCommand"], item_path + ".startupCommand")
-            if "startupCommand" in item else None,
+            if _opt_str(item, "homeDirectory", item_path) else None,
+            startup_command=_opt_str(item, "startupCommand", item_path),
         ))
     return tuple(users)
 
@@ -630,6 +767,9 @@ def _modules(value: Any, path: str) -> Tuple[KernelModule, ...]:
         name = _str(item["name"], item_path + ".name")
         if not MODULE_NAME_RE.match(name):
             raise ConfigError(item_path + ".name", "%r is not a valid kernel module name" % name)
+        if any(module.name == name for module in modules):
+            raise ConfigError(item_path + ".name", "duplicate module found: %s at index %d" % (name, index),
+                              "List each module once, with one loadMode and all its options.")
         options = _free_mapping(item.get("options"), item_path + ".options")
         opts: List[Tuple[str, str]] = []
         for key, val in options.items():
@@ -640,7 +780,7 @@ def _modules(value: Any, path: str) -> Tuple[KernelModule, ...]:
             if not isinstance(val, (str, int)):
                 raise ConfigError("%s.options.%s" % (item_path, key), "must be a string or number")
             opts.append((key, str(val)))
-        load_mode = _choice(item["loadMode"], item_path + ".loadMode", LoadMode) if "loadMode" in item else None
+        load_mode = _choice(item["loadMode"], item_path + ".loadMode", LoadMode) if item.get("loadMode") else None
         if load_mode is not None and not load_mode.takes_options and opts:
             raise ConfigError(item_path + ".options", "cannot be set on a module whose loadMode is %s" % load_mode)
         modules.append(KernelModule(name, load_mode, tuple(opts)))
@@ -661,15 +801,32 @@ def _kernel_args(value: Any, path: str) -> Tuple[str, ...]:
     return args
 
 
+def _script_path(value: str, path: str, paths: _Paths) -> str:
+    """A script's ``path``: local to the config directory (relative, no ``..``), as the reference requires:
+    scripts run from the config directory bind-mounted at /_imageconfigs."""
+    normal = os.path.normpath(value)
+    if os.path.isabs(value) or normal == ".." or normal.startswith("../") or "\x00" in value:
+        raise ConfigError(path, "script file is not under config directory (script='%s', config='%s')"
+                          % (value, paths.base_dir or ""),
+                          "Put the script in the config file's directory or below and give its relative path.")
+    return normal
+
+
 def _scripts(value: Any, path: str, paths: _Paths) -> Tuple[Script, ...]:
     scripts: List[Script] = []
     for index, raw in enumerate(_list(value, path)):
         item_path = "%s[%d]" % (path, index)
         item = _mapping(raw, item_path, {"path", "content", "interpreter", "arguments", "environmentVariables",
                                          "name"})
-        if ("path" in item) == ("content" in item):
-            raise ConfigError(item_path, "needs exactly one of path and content")
-        script_path = paths.host(item["path"], item_path + ".path") if "path" in item else None
+        rel_path, content = _opt_str(item, "path", item_path), _opt_str(item, "content", item_path)
+        if rel_path is None and content is None:
+            raise ConfigError(item_path, "either path or content must have a value")
+        if rel_path is not None and content is not None:
+            raise ConfigError(item_path, "path and content may not both have a value")
+        script_path = None
+        if rel_path is not None:
+            rel_path = _script_path(rel_path, item_path + ".path", paths)
+            script_path = paths.host(rel_path, item_path + ".path")
         env = _free_mapping(item.get("environmentVariables"), item_path + ".environmentVariables")
         environment: List[Tuple[str, str]] = []
         for key, val in env.items():
@@ -678,9 +835,9 @@ def _scripts(value: Any, path: str, paths: _Paths) -> Tuple[Script, ...]:
             if isinstance(val, bool) or not isinstance(val, (str, int, float)):
                 raise ConfigError("%s.environmentVariables.%s" % (item_path, key), "must be a string")
             environment.append((key, str(val)))
-        interpreter = _str(item["interpreter"], item_path + ".interpreter") if "interpreter" in item else "/bin/sh"
-        name = _str(item["name"], item_path + ".name") if "name" in item else (
-            os.path.basename(script_path) if script_path else "%s-%d" % (path.rsplit(".", 1)[-1], index))
+        interpreter = _opt_str(item, "interpreter", item_path) or "/bin/sh"
+        name = _opt_str(item, "name", item_path) or (
+            os.path.basename(rel_path) if rel_path else "%s-%d" % (path.rsplit(".", 1)[-1], index))
         arguments = item.get("arguments")
         if isinstance(arguments, str):  # older configs give one string
             arguments = _split_args(arguments, item_path + ".arguments")
@@ -688,20 +845,91 @@ def _scripts(value: Any, path: str, paths: _Paths) -> Tuple[Script, ...]:
             name=name,
             interpreter=interpreter,
             path=script_path,
-            content=_str(item["content"], item_path + ".content") if "content" in item else None,
+            content=content,
             arguments=_str_list(arguments, item_path + ".arguments"),
             environment=tuple(environment),
+            config_path=rel_path,
         ))
     return tuple(scripts)
+
+
+def _overlay_path(value: Any, path: str) -> str:
+    text = _str(value, path, allow_empty=True)
+    if not text:
+        raise ConfigError(path, "path cannot be empty")
+    if any(c in text for c in " \t\n:,"):
+        raise ConfigError(path, "path (%s) contains invalid characters (spaces, tabs, newlines, colons, or commas)"
+                          % text)
+    if not text.startswith("/"):
+        raise ConfigError(path, "invalid path (%s): must be an absolute path" % text)
+    return image_path(text, path)
+
+
+def _overlays(value: Any, path: str) -> Tuple[Overlay, ...]:
+    """``os.overlays``: validated as the reference does (absolute paths, upper and work distinct and not nested)."""
+    overlays: List[Overlay] = []
+    for index, raw in enumerate(_list(value, path)):
+        item_path = "%s[%d]" % (path, index)
+        item = _mapping(raw, item_path, {"mountPoint", "lowerDirs", "upperDir", "workDir", "isInitrdOverlay",
+                                         "mountDependencies", "mountOptions"})
+        upper = _overlay_path(item.get("upperDir"), item_path + ".upperDir")
+        work = _overlay_path(item.get("workDir"), item_path + ".workDir")
+        if upper == work:
+            raise ConfigError(item_path, "upperDir and workDir must be distinct, but both are '%s'" % upper)
+        for one, other, one_key, other_key in ((upper, work, "upperDir", "workDir"), (work, upper, "workDir", "upperDir")):
+            if other.startswith(one.rstrip("/") + "/"):
+                raise ConfigError(item_path, "%s (%s) should not be a subdirectory of %s (%s)"
+                                  % (other_key, other, one_key, one))
+        options = _opt_str(item, "mountOptions", item_path)
+        if options is not None and any(c in options for c in " \t\n"):
+            raise ConfigError(item_path + ".mountOptions", "mountOptions (%s) contain spaces, tabs, or newlines "
+                              "are invalid" % options)
+        overlays.append(Overlay(
+            mount_point=_overlay_path(item.get("mountPoint"), item_path + ".mountPoint"),
+            lower_dirs=tuple(_overlay_path(d, "%s.lowerDirs[%d]" % (item_path, i))
+                             for i, d in enumerate(_list(item.get("lowerDirs"), item_path + ".lowerDirs"))),
+            upper_dir=upper, work_dir=work,
+            is_initrd_overlay=_bool(item["isInitrdOverlay"], item_path + ".isInitrdOverlay")
+            if item.get("isInitrdOverlay") is not None else False,
+            mount_dependencies=tuple(_overlay_path(d, "%s.mountDependencies[%d]" % (item_path, i)) for i, d in
+                                     enumerate(_list(item.get("mountDependencies"), item_path + ".mountDependencies"))),
+            mount_options=options,
+        ))
+    return tuple(overlays)
+
+
+def _boot_keys(section: Mapping[str, Any], path: str) -> Tuple[Optional[SELinuxMode], Optional[ResetType]]:
+    """``os.selinux.mode`` and ``os.bootloader.resetType`` (or the older ``os.resetBootLoaderType``)."""
+    selinux = _mapping(section.get("selinux"), path + ".selinux", {"mode"})
+    mode = _choice(selinux["mode"], path + ".selinux.mode", SELinuxMode) if selinux.get("mode") else None
+    bootloader = _mapping(section.get("bootloader"), path + ".bootloader", {"resetType"})
+    reset = _choice(bootloader["resetType"], path + ".bootloader.resetType", ResetType) \
+        if bootloader.get("resetType") else None
+    if section.get("resetBootLoaderType"):
+        legacy = _choice(section["resetBootLoaderType"], path + ".resetBootLoaderType", ResetType)
+        if reset is not None and reset is not legacy:
+            raise ConfigError(path + ".resetBootLoaderType", "conflicts with os.bootloader.resetType",
+                              "Give only os.bootloader.resetType (resetBootLoaderType is its older name).")
+        reset = legacy
+    return mode, reset
+
+
+def _image_history(value: Any, path: str) -> bool:
+    if value is None or value == "":
+        return True
+    if value != "none":
+        raise ConfigError(path, "invalid imageHistory value (%s)" % (value,), "Give none, or leave it out.")
+    return False
 
 
 def _os(value: Any, paths: _Paths) -> OSConfig:
     path = ROOT + ".os"
     section = _mapping(value, path, {"hostname", "packages", "additionalFiles", "additionalDirs", "users", "groups",
-                                     "services", "modules", "kernelCommandLine"})
-    hostname = None
-    if "hostname" in section:
-        hostname = _str(section["hostname"], path + ".hostname")
+                                     "services", "modules", "kernelCommandLine", "selinux", "imageHistory",
+                                     "bootloader", "resetBootLoaderType", "overlays"})
+    selinux_mode, bootloader_reset = _boot_keys(section, path)
+    hostname = _opt_str(section, "hostname", path)
+    if hostname is not None:
         if not HOSTNAME_RE.match(hostname):
             raise ConfigError(path + ".hostname", "%r is not a valid DNS host name" % hostname)
     services = _mapping(section.get("services"), path + ".services", {state.value for state in ServiceState})
@@ -722,6 +950,10 @@ def _os(value: Any, paths: _Paths) -> OSConfig:
         services_disable=disable,
         modules=_modules(section.get("modules"), path + ".modules"),
         kernel_extra_args=_kernel_args(section.get("kernelCommandLine"), path + ".kernelCommandLine"),
+        selinux_mode=selinux_mode,
+        image_history=_image_history(section.get("imageHistory"), path + ".imageHistory"),
+        bootloader_reset=bootloader_reset,
+        overlays=_overlays(section.get("overlays"), path + ".overlays"),
     )
 
 

@@ -201,3 +201,88 @@ def update_boot_configs(chroot: Chroot, args: Sequence[str]) -> List[str]:
                 atomic_write(host_path, new, os.stat(host_path).st_mode & 0o7777, fsync=False)
                 changed.append(image_path)
     return changed
+
+
+# ---------------------------------------------------------------- replacing arguments by name (os.selinux)
+
+def _named(arg: str, names: Iterable[str]) -> bool:
+    """Is ``arg`` one of the arguments called ``names`` (``name`` or ``name=value``)?"""
+    return arg.split("=", 1)[0] in set(names)
+
+
+def remove_from_grub_cfg(text: str, names: Sequence[str]) -> str:
+    """``text`` without the arguments called ``names`` on its linux lines."""
+    lines = []
+    for line in text.splitlines(True):
+        match = GRUB_LINUX_RE.match(line.rstrip("\n"))
+        if match:
+            head, rest = match.groups()
+            words = grub_words(rest)
+            kept = [word for word in words if not _named(word, names)]
+            if kept != words:
+                newline = "\n" if line.endswith("\n") else ""
+                line = head + "".join(" " + grub_quote(word) for word in kept) + newline
+        lines.append(line)
+    return "".join(lines)
+
+
+def remove_from_default_grub(text: str, names: Sequence[str]) -> str:
+    """``/etc/default/grub`` without the arguments called ``names`` in GRUB_CMDLINE_LINUX(_DEFAULT)."""
+    for variable in ("GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"):
+        pattern = re.compile(r'^%s=(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|(\S*))[ \t]*$' % variable, re.M)
+        match = pattern.search(text)
+        if not match:
+            continue
+        double, single, bare = match.groups()
+        value = shell_dq_unescape(double) if double is not None else (single if single is not None else bare)
+        words = grub_words(value)
+        kept = [word for word in words if not _named(word, names)]
+        if kept != words:
+            line = '%s="%s"' % (variable, shell_dq_escape(" ".join(grub_quote(word) for word in kept)))
+            text = text[:match.start()] + line + text[match.end():]
+    return text
+
+
+def remove_from_kernel_cmdline_file(text: str, names: Sequence[str]) -> str:
+    words = text.split()
+    kept = [word for word in words if not _named(word, names)]
+    return text if kept == words else " ".join(kept) + "\n"
+
+
+def remove_from_bls_entry(text: str, names: Sequence[str]) -> str:
+    lines = text.splitlines(True)
+    for index, line in enumerate(lines):
+        if line.startswith("options ") or line.rstrip("\n") == "options":
+            words = line[len("options"):].split()
+            kept = [word for word in words if not _named(word, names)]
+            if kept != words:
+                lines[index] = " ".join(["options"] + kept) + "\n"
+    return "".join(lines)
+
+
+def replace_boot_args(chroot: Chroot, names: Sequence[str], args: Sequence[str]) -> List[str]:
+    """In every boot configuration the image has, drop the arguments called ``names`` and append ``args``
+    (the reference's way with the SELinux arguments); return the image paths changed."""
+    removers: Dict[str, Callable[[str, Sequence[str]], str]] = {}
+    for path in GRUB_CONFIGS:
+        removers[path] = remove_from_grub_cfg
+    entries = chroot.path("/boot/loader/entries")
+    if os.path.isdir(entries):
+        for name in sorted(os.listdir(entries)):
+            if name.endswith(".conf"):
+                removers["/boot/loader/entries/" + name] = remove_from_bls_entry
+    removers["/etc/default/grub"] = remove_from_default_grub
+    removers["/etc/kernel/cmdline"] = remove_from_kernel_cmdline_file
+    changed: List[str] = []
+    for image_path, remove in removers.items():
+        host_path = chroot.path(image_path)
+        if not os.path.isfile(host_path):
+            continue
+        with os_errors_as("replace kernel arguments in %s in the image" % image_path, host_path):
+            with open(host_path) as handle:
+                text = handle.read()
+            new = remove(text, names)
+            if new != text:
+                atomic_write(host_path, new, os.stat(host_path).st_mode & 0o7777, fsync=False)
+                changed.append(image_path)
+    return sorted(set(changed) | set(update_boot_configs(chroot, args)))

@@ -13,8 +13,8 @@ through confined paths (:meth:`Chroot.path`).
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import stat
 from typing import TYPE_CHECKING, Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union, overload
 
@@ -30,7 +30,18 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._core.files imp
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.protocols import StepTimer
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Result, tail
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot, host_dns, services_held
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import selinux
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.boot_reset import hard_reset
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.image_history import write_history
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import update_boot_configs
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts import mounted
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.overlays import enable_overlays
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.package_extras import (
+    installed_version,
+    remove_package_manager,
+    snapshot_options,
+    with_options,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.package_managers import detect
 
 if TYPE_CHECKING:  # the config model is read, never built, here
@@ -40,7 +51,11 @@ MODULES_LOAD_FILE: str = "/etc/modules-load.d/modules-load.conf"
 MODULES_DISABLED_FILE: str = "/etc/modprobe.d/modules-disabled.conf"
 MODULE_OPTIONS_FILE: str = "/etc/modprobe.d/module-options.conf"
 # Where user scripts are copied inside the image while they run (removed after; left out of a live root).
+# Where earlier releases copied user scripts inside the image (left out of a live root, should one remain).
 SCRIPT_DIR: str = "/var/tmp/liveiso-customizer-scripts"
+INLINE_SCRIPT_DIR: str = "/tmp"  # inline scripts are written here (the reference's place), removed after
+CONFIG_DIR_IN_IMAGE: str = "/_imageconfigs"  # the config directory, bind-mounted read-only while scripts run
+DEFAULT_CHILD_MODE: int = 0o755  # additionalDirs: new directories and files, as the reference
 
 
 class StepContext(object):
@@ -150,8 +165,14 @@ def install_packages(ctx: StepContext) -> None:
     packages = ctx.config.os.packages
     manager = detect(ctx.chroot)
     ctx.notes.append("package manager: %s" % manager.name)
+    snapshot: List[str] = []
+    if packages.snapshot_time:
+        apt_version = installed_version(ctx.chroot, "apt") if manager.name == "apt" else None
+        snapshot = snapshot_options(manager, packages.snapshot_time, apt_version)
+        ctx.notes.append("package snapshot: %s (%s)" % (packages.snapshot_time, " ".join(snapshot)))
 
     def pm(argv: List[str], key: str, what: str) -> None:
+        argv = with_options(argv, snapshot) or argv
         try:
             ctx.chroot.run(argv, env=manager.env, what=what, timeout=3600)
         except CommandError as err:
@@ -243,7 +264,7 @@ def configure_users(ctx: StepContext) -> None:
                 _chroot_step(ctx.chroot, ["usermod", "--lock", "--", user.name], "locking user %s" % user.name,
                              key)
             else:
-                argv = ["chpasswd"] + (["--encrypted"] if password.type.startswith("hashed") else [])
+                argv = ["chpasswd"] + (["--encrypted"] if password.type.hashed else [])
                 # The secret travels on stdin only: never in argv, logs or errors.
                 _chroot_step(ctx.chroot, argv, "setting the password of %s" % user.name, key,
                              input="%s:%s\n" % (user.name, password.value))
@@ -288,9 +309,14 @@ def _mkdirs(chroot: Chroot, image_dir: str, mode: int) -> List[str]:
 
 
 def copy_additional_dirs(ctx: StepContext) -> None:
+    """Each host tree into the image as the reference copies it: new directories ``newDirPermissions`` (0755),
+    existing ones ``mergedDirPermissions`` (or kept), every file ``childFilePermissions`` (0755). A symlink in
+    the tree is followed on the host: a link to a file is copied as that file; a link to a directory (or a
+    dangling one) is refused, as there."""
     for index, spec in enumerate(ctx.config.os.additional_dirs):
         key = "config.os.additionalDirs[%d].source" % index
-        new_mode = spec.new_dir_permissions if spec.new_dir_permissions is not None else 0o755
+        new_mode = spec.new_dir_permissions if spec.new_dir_permissions is not None else DEFAULT_CHILD_MODE
+        file_mode = spec.child_file_permissions if spec.child_file_permissions is not None else DEFAULT_CHILD_MODE
         for base, dirs, files in _walk(spec.source, key):
             rel = os.path.relpath(base, spec.source)
             image_dir = spec.destination if rel == "." else spec.destination.rstrip("/") + "/" + rel
@@ -301,18 +327,17 @@ def copy_additional_dirs(ctx: StepContext) -> None:
             for name in sorted(files) + sorted(d for d in dirs if os.path.islink(os.path.join(base, d))):
                 source = os.path.join(base, name)
                 image_file = image_dir.rstrip("/") + "/" + name
-                if os.path.islink(source):
-                    target = ctx.chroot.path(image_file, follow_final=False)
-                    with os_errors_as("copy the symlink %s into the image at %s" % (source, image_file), target):
-                        if os.path.lexists(target):
-                            os.unlink(target)
-                        os.symlink(os.readlink(source), target)
-                    continue
-                body = _read_host_file(source, key)
-                mode = spec.child_file_permissions
-                if mode is None:
-                    mode = stat.S_IMODE(os.stat(source).st_mode)
-                write_image_file(ctx.chroot, image_file, body, mode)
+                if os.path.islink(source) and not os.path.isfile(source):
+                    raise StepError("%s: failed to copy file (%s) to (%s): source (%s) is not a file%s."
+                                    % (key, source, image_file, source,
+                                       "" if os.path.exists(source) else " (a dangling symlink)"),
+                                    "A symlink in an additionalDirs tree is followed; point it at a file or "
+                                    "create the link in a postCustomization script.")
+                target = ctx.chroot.path(image_file, follow_final=False)
+                if os.path.islink(target):  # the image's own link is replaced, never written through
+                    with os_errors_as("replace the symlink %s in the image" % image_file, target):
+                        os.unlink(target)
+                write_image_file(ctx.chroot, image_file, _read_host_file(source, key), file_mode)
 
 
 def copy_additional_files(ctx: StepContext) -> None:
@@ -338,25 +363,71 @@ def configure_services(ctx: StepContext) -> None:
                                 "Check the unit name; install its package under os.packages.") from err
 
 
+def _blacklisted(text: str, name: str) -> bool:
+    return any(line.split() == ["blacklist", name] for line in text.splitlines())
+
+
+def merge_module_options(text: str, options: Sequence[Tuple[str, Sequence[Tuple[str, str]]]]) -> str:
+    """modprobe.d text with each module's options merged into its one ``options NAME`` line (values given
+    replace the same keys there, new keys are appended; a module without a line gets one at the end)."""
+    wanted = dict((name, list(opts)) for name, opts in options)
+    seen = set()
+    lines: List[str] = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == "options" and fields[1] in wanted:
+            name = fields[1]
+            new = dict(wanted[name])
+            kept = [("%s=%s" % (field.split("=", 1)[0], new[field.split("=", 1)[0]]))
+                    if field.split("=", 1)[0] in new else field for field in fields[2:]]
+            present = set(field.split("=", 1)[0] for field in fields[2:])
+            kept += ["%s=%s" % kv for kv in wanted[name] if kv[0] not in present]
+            seen.add(name)
+            line = " ".join(["options", name] + kept)
+        lines.append(line)
+    lines += ["options %s %s" % (name, " ".join("%s=%s" % kv for kv in opts))
+              for name, opts in options if name not in seen]
+    return "\n".join(lines) + "\n"
+
+
 def configure_modules(ctx: StepContext) -> None:
-    load: List[str] = []
-    disabled: List[str] = []
-    options: List[str] = []
-    for module in ctx.config.os.modules:
-        if module.load_mode == "always":
-            load.append(module.name)
-        elif module.load_mode == "disable":
-            disabled.append(module.name)
-        if module.options:
-            options.append("options %s %s" % (module.name, " ".join("%s=%s" % kv for kv in module.options)))
+    """os.modules as the reference: always -> modules-load.d (and no blacklist line), auto -> no blacklist line,
+    disable -> a blacklist line, inherit -> as the image has it; options merged into one line per module (refused
+    for a module the image blacklists unless loadMode lifts it)."""
     header = "# Written by liveiso.customizer from os.modules\n"
-    for image_path, lines in ((MODULES_LOAD_FILE, load), (MODULES_DISABLED_FILE, ["blacklist " + n for n in disabled]),
-                              (MODULE_OPTIONS_FILE, options)):
-        if lines:
-            existing = read_image_file(ctx.chroot, image_path) or header
-            add = [line for line in lines if line not in existing.splitlines()]
-            write_image_file(ctx.chroot, image_path, existing.rstrip("\n") + "\n" + "\n".join(add) + "\n"
-                             if add else existing)
+    disabled_text = read_image_file(ctx.chroot, MODULES_DISABLED_FILE, None)
+    load: List[str] = []
+    blacklist: List[str] = []
+    options: List[Tuple[str, Sequence[Tuple[str, str]]]] = []
+    lifted: List[str] = []
+    for index, module in enumerate(ctx.config.os.modules):
+        if module.load_mode in ("always", "auto"):
+            lifted.append(module.name)
+            if module.load_mode == "always":
+                load.append(module.name)
+        elif module.load_mode == "disable":
+            blacklist.append(module.name)
+        elif module.options and disabled_text and _blacklisted(disabled_text, module.name):
+            raise StepError("config.os.modules[%d]: cannot add options for disabled module (%s): the image "
+                            "blacklists it in %s." % (index, module.name, MODULES_DISABLED_FILE),
+                            "Specify auto or always as loadMode to override the setting in the base image.")
+        if module.options:
+            options.append((module.name, module.options))
+    if disabled_text is not None or blacklist:
+        text = disabled_text if disabled_text is not None else header
+        lines = [line for line in text.splitlines() if not any(line.split() == ["blacklist", n] for n in lifted)]
+        lines += ["blacklist " + name for name in blacklist if not _blacklisted(text, name)]
+        new = "\n".join(lines) + "\n"
+        if new != text:
+            write_image_file(ctx.chroot, MODULES_DISABLED_FILE, new)
+    if load:
+        text = read_image_file(ctx.chroot, MODULES_LOAD_FILE) or header
+        add = [name for name in load if name not in [line.strip() for line in text.splitlines()]]
+        if add:
+            write_image_file(ctx.chroot, MODULES_LOAD_FILE, text.rstrip("\n") + "\n" + "\n".join(add) + "\n")
+    if options:
+        text = read_image_file(ctx.chroot, MODULE_OPTIONS_FILE) or header
+        write_image_file(ctx.chroot, MODULE_OPTIONS_FILE, merge_module_options(text, options))
 
 
 def set_kernel_command_line(ctx: StepContext) -> None:
@@ -364,27 +435,58 @@ def set_kernel_command_line(ctx: StepContext) -> None:
     ctx.notes.append("kernel command line updated in: %s" % (", ".join(changed) or "nothing (no boot config found)"))
 
 
+@contextlib.contextmanager
+def config_dir_mounted(chroot: Chroot, base_dir: Optional[str]) -> Iterator[None]:
+    """The config directory bind-mounted read-only at /_imageconfigs for the block (the mount point removed
+    after); nothing when the config has no directory (given inline without config_dir)."""
+    if not base_dir:
+        yield
+        return
+    target = chroot.path(CONFIG_DIR_IN_IMAGE)
+    if os.path.lexists(target):
+        raise StepError("cannot mount the config directory at %s in the image: the image has a file there."
+                        % CONFIG_DIR_IN_IMAGE, "Remove %s from the image." % CONFIG_DIR_IN_IMAGE)
+    with os_errors_as("create %s in the image for the scripts" % CONFIG_DIR_IN_IMAGE, target):
+        os.mkdir(target, 0o755)
+    try:
+        with mounted(base_dir, target, bind=True, options=["ro"]):
+            yield
+    finally:
+        with os_errors_as("remove %s from the image" % CONFIG_DIR_IN_IMAGE, target):
+            os.rmdir(target)
+
+
+def _run_script(ctx: StepContext, script: Script, key: str) -> None:
+    """One script in the chroot, cwd /: a ``path`` script from /_imageconfigs, inline content from a temporary
+    file under /tmp (removed after)."""
+    temp: Optional[str] = None
+    try:
+        if script.config_path:
+            image_file = CONFIG_DIR_IN_IMAGE + "/" + script.config_path
+        else:
+            name = os.path.basename(script.name).replace(" ", "_")
+            image_file = temp = "%s/liveiso-script-%d-%s" % (INLINE_SCRIPT_DIR, os.getpid(), name)
+            _mkdirs(ctx.chroot, INLINE_SCRIPT_DIR, 0o1777)
+            write_image_file(ctx.chroot, image_file, (script.content or "").encode(), 0o700)
+        argv = script.interpreter.split() + [image_file] + list(script.arguments)
+        result = ctx.chroot.run(argv, env=dict(script.environment), check=False, merge_output=True)
+        if result.returncode != 0:
+            raise ScriptError("%s (%s) failed with exit code %d; last lines of its output: %s"
+                              % (key, script.name, result.returncode, tail(result.stdout, 20) or "(none)"),
+                              "Fix the script; the image was not changed.")
+    finally:
+        if temp is not None:
+            host = ctx.chroot.path(temp, follow_final=False)
+            if os.path.lexists(host):
+                os.unlink(host)
+
+
 def run_scripts(ctx: StepContext, scripts: Sequence[Script], key: str) -> None:
-    """Run each script inside the image with cwd /, its interpreter, arguments and environment."""
-    for index, script in enumerate(scripts):
-        directory = ctx.chroot.path(SCRIPT_DIR)
-        with os_errors_as("create %s in the image for the scripts" % SCRIPT_DIR, directory):
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-        try:
-            image_file = "%s/%02d-%s" % (SCRIPT_DIR, index, os.path.basename(script.name).replace(" ", "_"))
-            if script.path:
-                body = _read_host_file(script.path, "%s[%d].path" % (key, index))
-            else:
-                body = (script.content or "").encode()
-            write_image_file(ctx.chroot, image_file, body, 0o700)
-            argv = script.interpreter.split() + [image_file] + list(script.arguments)
-            result = ctx.chroot.run(argv, env=dict(script.environment), check=False, merge_output=True)
-            if result.returncode != 0:
-                raise ScriptError("%s[%d] (%s) failed with exit code %d; last lines of its output: %s"
-                                  % (key, index, script.name, result.returncode, tail(result.stdout, 20) or "(none)"),
-                                  "Fix the script; the image was not changed.")
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
+    """Run each script inside the image with cwd /, its interpreter, arguments and environment, the config
+    directory at /_imageconfigs (read-only) as the reference documents."""
+    with config_dir_mounted(ctx.chroot, ctx.config.base_dir):
+        for index, script in enumerate(scripts):
+            _run_script(ctx, script, "%s[%d]" % (key, index))
 
 
 def run_post_customization_scripts(ctx: StepContext) -> None:
@@ -395,8 +497,39 @@ def run_finalize_customization_scripts(ctx: StepContext) -> None:
     run_scripts(ctx, ctx.config.scripts.finalize_customization, "config.scripts.finalizeCustomization")
 
 
-# The reference order: packages -> hostname -> users -> additionalDirs -> additionalFiles
-# -> services -> modules -> boot config -> postCustomization; then (own resolv.conf back) finalize.
+def reset_boot_loader(ctx: StepContext) -> None:
+    mode = ctx.config.os.selinux_mode
+    args = list(ctx.config.os.kernel_extra_args) + list(mode.kernel_args if mode is not None else ())
+    ctx.notes.append(hard_reset(ctx.chroot, args))
+
+
+def configure_selinux(ctx: StepContext) -> None:
+    mode = ctx.config.os.selinux_mode
+    if mode is None:  # the step is wanted only with a mode
+        return
+    # after a hard reset the regenerated grub.cfg already has the SELinux arguments (as the reference)
+    ctx.notes.extend(selinux.set_mode(ctx.chroot, mode.config_value, mode.enabled, mode.kernel_args,
+                                      boot_args=ctx.config.os.bootloader_reset is None))
+
+
+def relabel_selinux(ctx: StepContext) -> None:
+    relabelled = selinux.relabel(ctx.chroot)
+    ctx.notes.append("SELinux labels set by setfiles on: %s" % ", ".join(relabelled))
+
+
+def configure_overlays(ctx: StepContext) -> None:
+    mode = ctx.config.os.selinux_mode
+    ctx.notes.extend(enable_overlays(ctx.chroot, ctx.config.os.overlays, bool(mode and mode.enabled)))
+
+
+def remove_os_package_manager(ctx: StepContext) -> None:
+    removed = remove_package_manager(ctx.chroot, detect(ctx.chroot))
+    ctx.notes.append("package manager removed: %s" % (", ".join(removed) or "nothing was installed"))
+
+
+# The reference order: packages -> hostname -> users -> additionalDirs -> additionalFiles -> services -> modules
+# -> boot config (kernel arguments, hard reset) -> SELinux mode -> overlays -> postCustomization -> package manager
+# removal; then (own resolv.conf back) SELinux labels -> finalize. The image history is written after the OS steps.
 OS_STEPS: Tuple[Step, ...] = (
     Step("install-packages", install_packages, lambda c: c.os.packages.any),
     Step("set-hostname", set_hostname, lambda c: c.os.hostname is not None),
@@ -407,10 +540,15 @@ OS_STEPS: Tuple[Step, ...] = (
     Step("configure-services", configure_services, lambda c: bool(c.os.services_enable or c.os.services_disable)),
     Step("configure-modules", configure_modules, lambda c: bool(c.os.modules)),
     Step("set-kernel-command-line", set_kernel_command_line, lambda c: bool(c.os.kernel_extra_args)),
+    Step("reset-boot-loader", reset_boot_loader, lambda c: c.os.bootloader_reset is not None),
+    Step("configure-selinux", configure_selinux, lambda c: c.os.selinux_mode is not None),
+    Step("configure-overlays", configure_overlays, lambda c: bool(c.os.overlays)),
     Step("run-post-customization-scripts", run_post_customization_scripts,
          lambda c: bool(c.scripts.post_customization)),
+    Step("remove-package-manager", remove_os_package_manager, lambda c: c.os.packages.remove_package_manager),
 )
 FINALIZE_STEPS: Tuple[Step, ...] = (
+    Step("relabel-selinux", relabel_selinux, lambda c: bool(c.os.selinux_mode and c.os.selinux_mode.enabled)),
     Step("run-finalize-customization-scripts", run_finalize_customization_scripts,
          lambda c: bool(c.scripts.finalize_customization)),
 )
@@ -421,15 +559,18 @@ def planned_steps(config: Config) -> List[str]:
     return [step.name for step in OS_STEPS + FINALIZE_STEPS if step.wanted(config)]
 
 
-def run_steps(build: StepTimer, chroot: Chroot, config: Config) -> List[str]:
+def run_steps(build: StepTimer, chroot: Chroot, config: Config, epoch: Optional[int] = None) -> List[str]:
     """Every wanted customization step, in order, timed: the OS steps with the host's DNS and services held,
-    then the finalize steps with the image's own resolv.conf back. Returns the steps' notes."""
+    the image history (unless ``imageHistory: none``; ``epoch``: its reproducible time), then the finalize
+    steps with the image's own resolv.conf back. Returns the steps' notes."""
     ctx = StepContext(chroot, config)
     with services_held(chroot), host_dns(chroot):
         for step in OS_STEPS:
             if step.wanted(config):
                 with build.step(step.name):
                     step.func(ctx)
+    if config.os.image_history and config.customizes_root:
+        ctx.notes.append(write_history(chroot, config, epoch))
     for step in FINALIZE_STEPS:
         if step.wanted(config):
             with build.step(step.name):

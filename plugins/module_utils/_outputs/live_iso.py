@@ -122,7 +122,7 @@ def prepare_root(build: BuildSteps, chroot: Chroot, request: LiveIsoRequest, pla
     collect kernel and signed EFI binaries."""
     epoch = request.source_date_epoch
     if customize and request.config.customizes_root:
-        notes.extend(run_steps(build, chroot, request.config))
+        notes.extend(run_steps(build, chroot, request.config, epoch=epoch))
     unread = media.unread_seed_warning(chroot.root, list(plan.files), plan.kernel_args())
     if unread:
         notes.append(unread)
@@ -187,7 +187,7 @@ def build_from_disk(build: Build, request: LiveIsoRequest, info: ImageInfo, plan
             notes.append("mounted: %s" % image.describe())
         with chroot_environment(image.root) as chroot:  # also makes /dev, /proc, /sys, /run if missing
             if customizing:
-                notes.extend(run_steps(build, chroot, request.config))
+                notes.extend(run_steps(build, chroot, request.config, epoch=request.source_date_epoch))
         # the root is final: mksquashfs packs it while dracut builds the initrd from it (both only read it)
         with squashfs_started(image.root, rootfs, plan.compression, plan.compression_level,
                               request.source_date_epoch) as squashing:

@@ -42,8 +42,7 @@ def test_key_list_is_sane():
 
 
 @pytest.mark.parametrize("data,path", [
-    ({"os": {"overlays": []}}, "config.os.overlays"),
-    ({"os": {"imageHistory": "none"}}, "config.os.imageHistory"),
+    ({"previewFeatures": ["uki"], "os": {"uki": {"mode": "create"}}}, "config.os.uki"),
 ])
 def test_reference_key_is_never_unknown(data, path):
     with pytest.raises(ConfigError) as info:

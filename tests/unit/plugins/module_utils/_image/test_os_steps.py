@@ -6,6 +6,7 @@ write_image_file() always chowns what it writes to root:root, so the tests that 
 with a recording Chroot that runs nothing.
 """
 
+import contextlib
 import os
 import shutil
 import stat
@@ -13,6 +14,7 @@ import uuid
 
 import pytest
 
+from ansible_collections.liveiso.customizer.plugins.module_utils._config import model as os_steps_model
 from ansible_collections.liveiso.customizer.plugins.module_utils._config.model import parse_config
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import (
     CommandError,
@@ -35,9 +37,16 @@ REFERENCE_ORDER = [
     "configure-services",
     "configure-modules",
     "set-kernel-command-line",
+    "reset-boot-loader",
+    "configure-selinux",
+    "configure-overlays",
     "run-post-customization-scripts",
+    "remove-package-manager",
+    "relabel-selinux",
     "run-finalize-customization-scripts",
 ]
+NEW_IN_ISSUE_12 = {"reset-boot-loader", "configure-selinux", "configure-overlays", "remove-package-manager",
+                   "relabel-selinux"}
 HEADER = "# Written by liveiso.customizer from os.modules\n"
 
 
@@ -57,9 +66,8 @@ def src(tmp_path):
     (b / "tree" / "sub" / "deeper" / "x.conf").write_text("x=1\n")
     os.chmod(str(b / "tree" / "sub" / "deeper" / "x.conf"), 0o600)
     os.symlink("a.txt", str(b / "tree" / "link"))
-    os.symlink("sub", str(b / "tree" / "dirlink"))
-    os.symlink("/etc/hostname", str(b / "tree" / "hostlink"))
     (b / "files").mkdir()
+    os.symlink(str(b / "files" / "motd"), str(b / "tree" / "hostlink"))  # absolute: a host path
     (b / "files" / "tool").write_bytes(b"\x7fELF-ish\x00")
     os.chmod(str(b / "files" / "tool"), 0o750)
     (b / "files" / "motd").write_text("Welcome\n")
@@ -115,7 +123,17 @@ def full_data():
 
 
 def test_planned_steps_reference_order(src):
-    assert planned_steps(parse_config(full_data(), str(src))) == REFERENCE_ORDER
+    assert planned_steps(parse_config(full_data(), str(src))) == [n for n in REFERENCE_ORDER if n not in NEW_IN_ISSUE_12]
+    data = full_data()
+    data["os"].update({"selinux": {"mode": "enforcing"}, "bootloader": {"resetType": "hard-reset"},
+                       "overlays": [{"mountPoint": "/media", "lowerDirs": ["/media"], "upperDir": "/o/u",
+                                     "workDir": "/o/w"}]})
+    data["os"]["packages"]["removePackageManager"] = True
+    if "previewFeatures" not in os_steps_model.UNSUPPORTED.get("config", frozenset()):
+        data["previewFeatures"] = ["remove-package-manager"]  # the reference gates the key
+    assert planned_steps(parse_config(data, str(src))) == REFERENCE_ORDER
+    data["os"]["selinux"]["mode"] = "disabled"  # the mode is written, nothing is labelled
+    assert "relabel-selinux" not in planned_steps(parse_config(data, str(src)))
     assert [s.name for s in os_steps.OS_STEPS + os_steps.FINALIZE_STEPS] == REFERENCE_ORDER
 
 
@@ -409,17 +427,30 @@ def test_copy_additional_dirs_new(root, src):
     os_steps.copy_additional_dirs(ctx_for(root, {"os": {"additionalDirs": [
         {"source": "tree", "destination": "/opt/tree"}]}}, base=src))
     dest = root / "opt" / "tree"
-    assert sorted(os.listdir(str(dest))) == ["a.txt", "dirlink", "hostlink", "link", "run.sh", "sub"]
-    assert (dest / "a.txt").read_text() == "a\n" and mode_of(dest / "a.txt") == 0o640
+    assert sorted(os.listdir(str(dest))) == ["a.txt", "hostlink", "link", "run.sh", "sub"]
+    # the reference's default childFilePermissions: 0755 for every file, whatever the source's mode
+    assert (dest / "a.txt").read_text() == "a\n" and mode_of(dest / "a.txt") == 0o755
     assert mode_of(dest / "run.sh") == 0o755
     assert (dest / "sub" / "deeper" / "x.conf").read_text() == "x=1\n"
-    assert mode_of(dest / "sub" / "deeper" / "x.conf") == 0o600
+    assert mode_of(dest / "sub" / "deeper" / "x.conf") == 0o755
     for d in (root / "opt", dest, dest / "sub", dest / "sub" / "deeper"):
         assert mode_of(d) == 0o755
-    # symlinks are recreated, never followed (not even to the host's /etc/hostname)
-    assert os.readlink(str(dest / "link")) == "a.txt"
-    assert os.readlink(str(dest / "dirlink")) == "sub"
-    assert os.readlink(str(dest / "hostlink")) == "/etc/hostname"
+    # symlinks are followed on the host, as the reference does: their targets' content, as files
+    assert not os.path.islink(str(dest / "link")) and (dest / "link").read_text() == "a\n"
+    assert not os.path.islink(str(dest / "hostlink")) and (dest / "hostlink").read_text() == "Welcome\n"
+    assert mode_of(dest / "hostlink") == 0o755
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("target, what", [("sub", "is not a file."), ("nowhere", "is not a file (a dangling symlink).")])
+def test_copy_additional_dirs_refuses_links_to_dirs_and_dangling_links(root, src, target, what):
+    os.symlink(target, str(src / "tree" / "badlink"))
+    with pytest.raises(StepError) as info:
+        os_steps.copy_additional_dirs(ctx_for(root, {"os": {"additionalDirs": [
+            {"source": "tree", "destination": "/opt/tree"}]}}, base=src))
+    assert info.value.message.startswith("config.os.additionalDirs[0].source: failed to copy file (%s) to "
+                                         "(/opt/tree/badlink): source (" % (src / "tree" / "badlink"))
+    assert info.value.message.endswith(what)
 
 
 @pytest.mark.root
@@ -437,7 +468,7 @@ def test_copy_additional_dirs_permissions_and_merge(root, src):
     assert mode_of(dest / "a.txt") == 0o604 and mode_of(dest / "run.sh") == 0o604
     assert mode_of(dest / "sub" / "deeper" / "x.conf") == 0o604
     assert (dest / "keep.txt").read_text() == "keep\n"  # merged, not replaced
-    assert os.path.islink(str(dest / "link")) and os.readlink(str(dest / "link")) == "a.txt"
+    assert not os.path.islink(str(dest / "link")) and (dest / "link").read_text() == "a\n"
 
 
 @pytest.mark.root
@@ -487,6 +518,90 @@ def test_configure_modules_keeps_existing_and_writes_only_needed_files(root):
     assert not (root / "etc" / "modprobe.d").exists()
 
 
+@pytest.mark.root
+def test_configure_modules_lifts_blacklist_and_merges_options(root):
+    modprobe = root / "etc" / "modprobe.d"
+    modprobe.mkdir(parents=True)
+    (modprobe / "modules-disabled.conf").write_text("# base\nblacklist vfio\nblacklist e1000\nblacklist floppy\n"
+                                                    "blacklist vfio_pci\n")
+    (modprobe / "module-options.conf").write_text("# base\noptions vfio a=1 b=2\noptions other x=1\n")
+    os_steps.configure_modules(ctx_for(root, {"os": {"modules": [
+        {"name": "vfio", "loadMode": "always", "options": {"b": "3", "c": "Y"}},
+        {"name": "e1000", "loadMode": "auto", "options": {"debug": 1}},
+        {"name": "floppy", "loadMode": "inherit"},
+    ]}}))
+    # always/auto remove the module's own blacklist line only (not vfio_pci's); inherit leaves floppy's
+    assert (modprobe / "modules-disabled.conf").read_text() == "# base\nblacklist floppy\nblacklist vfio_pci\n"
+    # one options line per module: values replaced in place, new keys appended, other modules untouched
+    assert (modprobe / "module-options.conf").read_text() == ("# base\noptions vfio a=1 b=3 c=Y\noptions other x=1\n"
+                                                              "options e1000 debug=1\n")
+    assert (root / "etc" / "modules-load.d" / "modules-load.conf").read_text() == HEADER + "vfio\n"
+
+
+@pytest.mark.root
+def test_configure_modules_refuses_options_for_a_blacklisted_inherited_module(root):
+    (root / "etc" / "modprobe.d").mkdir(parents=True)
+    (root / "etc" / "modprobe.d" / "modules-disabled.conf").write_text("blacklist floppy\n")
+    with pytest.raises(StepError) as info:
+        os_steps.configure_modules(ctx_for(root, {"os": {"modules": [{"name": "floppy", "options": {"a": "1"}}]}}))
+    assert info.value.message.startswith("config.os.modules[0]: cannot add options for disabled module (floppy)")
+    assert "auto or always" in info.value.hint
+
+
+def test_duplicate_module_names_are_refused():
+    with pytest.raises(ConfigError) as info:
+        parse_config({"os": {"modules": [{"name": "vfio", "loadMode": "always"}, {"name": "loop"},
+                                         {"name": "vfio", "loadMode": "disable"}]}})
+    assert info.value.message == "config.os.modules[2].name: duplicate module found: vfio at index 2"
+
+
+def test_empty_strings_are_unset_and_relative_destinations_join_root(src):
+    config = parse_config({"os": {"hostname": "", "modules": [{"name": "loop", "loadMode": ""}],
+                                  "additionalFiles": [{"source": "", "content": "x", "destination": "etc/x"},
+                                                      {"source": "files/motd", "destination": "opt/m",
+                                                       "permissions": ""}],
+                                  "additionalDirs": [{"source": "tree", "destination": "usr/project/t"}],
+                                  "users": [{"name": "bob", "primaryGroup": "", "homeDirectory": "",
+                                             "startupCommand": ""}]}}, str(src))
+    assert config.os.hostname is None and config.os.modules[0].load_mode is None
+    assert [(f.destination, f.source, f.content, f.permissions) for f in config.os.additional_files] == [
+        ("/etc/x", None, "x", None), ("/opt/m", str(src / "files" / "motd"), None, None)]
+    assert config.os.additional_dirs[0].destination == "/usr/project/t"
+    user = config.os.users[0]
+    assert (user.primary_group, user.home_directory, user.startup_command) == (None, None, None)
+
+
+@pytest.mark.parametrize("source", ["files", "/dev/null"])
+def test_additional_file_source_that_is_a_directory_or_device(src, source):
+    with pytest.raises(ConfigError) as info:
+        parse_config({"os": {"additionalFiles": [{"source": source, "destination": "/x"}]}}, str(src))
+    assert info.value.message == ("config.os.additionalFiles[0].source: additionalFiles source file is not a file "
+                                  "(source='%s')" % source)
+
+
+@pytest.mark.parametrize("kind, hashed", [("plain-text-file", False), ("hashed-file", True)])
+def test_password_from_a_file(root, src, kind, hashed):
+    (src / "pw").write_text("s3cret-%s\n" % kind)
+    chroot = RecordingChroot(root)
+    _etc(root, passwd="root:x:0:0:root:/root:/bin/bash\nbob:x:1000:1000::/home/bob:/bin/sh\n")
+    ctx = ctx_for(root, {"os": {"users": [{"name": "bob", "password": {"type": kind, "value": "pw"}}]}},
+                  base=src, chroot=chroot)
+    assert ctx.config.os.users[0].password.value == "s3cret-%s" % kind  # one trailing newline dropped
+    assert "s3cret" not in repr(ctx.config)
+    os_steps.configure_users(ctx)
+    argv, kwargs = chroot.calls[-1][0], chroot.calls[-1][2]
+    assert argv == ["chpasswd"] + (["--encrypted"] if hashed else [])
+    assert kwargs["input"] == "bob:s3cret-%s\n" % kind
+
+
+def test_password_file_missing_or_a_directory(src):
+    for value, message in (("nope", "file not found: "), ("files", "password source file is not a file")):
+        with pytest.raises(ConfigError) as info:
+            parse_config({"os": {"users": [{"name": "bob", "password": {"type": "hashed-file", "value": value}}]}},
+                         str(src))
+        assert info.value.message.startswith("config.os.users[0].password.value: " + message)
+
+
 # ------------------------------------------------------------------ confinement
 
 @pytest.mark.root
@@ -529,36 +644,61 @@ def test_writes_through_final_and_relative_symlinks_stay_inside(root, tmp_path, 
 
 # ------------------------------------------------------------------ scripts
 
+@pytest.fixture
+def fake_mount(monkeypatch):
+    """Records the config directory's bind mount instead of mounting (and checks the mount point exists)."""
+    mounts = []
+
+    @contextlib.contextmanager
+    def mounted(source, target, fstype=None, options=None, bind=False):
+        assert os.path.isdir(target)
+        mounts.append({"source": source, "target": target, "bind": bind, "options": options, "active": True})
+        try:
+            yield target
+        finally:
+            mounts[-1]["active"] = False
+
+    monkeypatch.setattr(os_steps, "mounted", mounted)
+    return mounts
+
+
 @pytest.mark.root
-def test_run_scripts(root, src):
+def test_run_scripts(root, src, fake_mount):
     seen = {}
 
     def on_run(argv):
-        script_dir = root / os_steps.SCRIPT_DIR.lstrip("/")
-        for name in os.listdir(str(script_dir)):
-            seen[name] = ((script_dir / name).read_text(), mode_of(script_dir / name))
-        seen["dir_mode"] = mode_of(script_dir)
+        tmp = root / "tmp"
+        for name in os.listdir(str(tmp)) if tmp.exists() else []:
+            seen[name] = ((tmp / name).read_text(), mode_of(tmp / name))
+        seen["mounted"] = [m["active"] for m in fake_mount]
 
     chroot = RecordingChroot(root, on_run=on_run)
+    (src / "sub").mkdir()
+    (src / "sub" / "b.sh").write_text("echo b\n")
     ctx = ctx_for(root, {"scripts": {"postCustomization": [
         {"path": "post.sh", "interpreter": "/usr/bin/env bash", "arguments": ["--flag", "two words"],
          "environmentVariables": {"FOO": "bar", "N": 3}},
         {"content": "echo inline\n", "name": "my step"},
+        {"path": "./sub/../sub/b.sh", "content": "", "interpreter": "", "name": ""},  # empty strings are unset
     ]}}, base=src, chroot=chroot)
     os_steps.run_post_customization_scripts(ctx)
-    d = os_steps.SCRIPT_DIR
-    assert chroot.calls[0][0] == ["/usr/bin/env", "bash", d + "/00-post.sh", "--flag", "two words"]
+    # path scripts run from the config directory, bind-mounted read-only at /_imageconfigs (the reference's place)
+    assert fake_mount == [{"source": str(src), "target": str(root / "_imageconfigs"), "bind": True,
+                           "options": ["ro"], "active": False}]
+    assert not (root / "_imageconfigs").exists()  # the mount point is removed after
+    assert chroot.calls[0][0] == ["/usr/bin/env", "bash", "/_imageconfigs/post.sh", "--flag", "two words"]
     assert chroot.calls[0][1] == {"FOO": "bar", "N": "3"}
     assert chroot.calls[0][2] == {"check": False, "merge_output": True}
-    assert chroot.calls[1][0] == ["/bin/sh", d + "/01-my_step"]
-    assert seen["00-post.sh"] == ("echo post\n", 0o700)
-    assert seen["01-my_step"] == ("echo inline\n", 0o700)
-    assert seen["dir_mode"] == 0o700
-    assert not (root / d.lstrip("/")).exists()  # removed after
+    inline = "/tmp/liveiso-script-%d-my_step" % os.getpid()
+    assert chroot.calls[1][0] == ["/bin/sh", inline]
+    assert chroot.calls[2][0] == ["/bin/sh", "/_imageconfigs/sub/b.sh"]
+    assert seen[os.path.basename(inline)] == ("echo inline\n", 0o700)  # inline content: a file under /tmp
+    assert seen["mounted"] == [True]
+    assert os.listdir(str(root / "tmp")) == []  # removed after
 
 
 @pytest.mark.root
-def test_run_scripts_failure(root):
+def test_run_scripts_failure(root, fake_mount):
     chroot = RecordingChroot(root, results={"/bin/sh": (3, "step 1\nstep 2\nboom\n")})
     ctx = ctx_for(root, {"scripts": {"finalizeCustomization": [{"content": "exit 3", "name": "fin"}]}},
                   chroot=chroot)
@@ -566,7 +706,26 @@ def test_run_scripts_failure(root):
         os_steps.run_finalize_customization_scripts(ctx)
     assert info.value.message == ("config.scripts.finalizeCustomization[0] (fin) failed with exit code 3; "
                                   "last lines of its output: step 1 | step 2 | boom")
-    assert not (root / os_steps.SCRIPT_DIR.lstrip("/")).exists()
+    assert os.listdir(str(root / "tmp")) == []
+    assert fake_mount == []  # config given inline, no config_dir: nothing to mount
+
+
+@pytest.mark.parametrize("path", ["/etc/x.sh", "../x.sh", "a/../../x.sh"])
+def test_script_path_outside_the_config_dir_is_refused(src, path):
+    with pytest.raises(ConfigError) as info:
+        parse_config({"scripts": {"postCustomization": [{"path": path}]}}, str(src))
+    assert info.value.message == ("config.scripts.postCustomization[0].path: script file is not under config "
+                                  "directory (script='%s', config='%s')" % (path, src))
+
+
+@pytest.mark.root
+def test_run_scripts_refuses_an_image_file_at_imageconfigs(root, src, fake_mount):
+    (root / "_imageconfigs").write_text("mine\n")
+    ctx = ctx_for(root, {"scripts": {"postCustomization": [{"path": "post.sh"}]}}, base=src,
+                  chroot=RecordingChroot(root))
+    with pytest.raises(StepError) as info:
+        os_steps.run_post_customization_scripts(ctx)
+    assert "/_imageconfigs" in info.value.message and (root / "_imageconfigs").read_text() == "mine\n"
 
 
 @pytest.mark.root
