@@ -305,8 +305,8 @@ class LogicalVolume(Partition):
         return spec in self.device_paths() or super(LogicalVolume, self).matches(spec)
 
     def __repr__(self) -> str:
-        return "LogicalVolume(%s/%s, offset=%s, size=%s, fstype=%s)" % (self.vg, self.lv, self.offset, self.size,
-                                                                       self.fstype)
+        return "LogicalVolume(%s/%s, offset=%s, size=%s, fstype=%s)" % (
+            self.vg, self.lv, self.offset, self.size, self.fstype)
 
 
 def _file_reader(image: str, base: int, limit: int) -> Reader:

@@ -8,8 +8,9 @@ Finds the root filesystem (the Linux filesystem holding ``/etc/os-release``),
 mounts it, then every other filesystem its ``/etc/fstab`` names, at their
 mount points. ext4, xfs and btrfs mount natively through per-partition loop
 devices; so do those in linear LVM logical volumes (``lvm.py``: a loop device
-over the LV's byte range in its physical volume, no device-mapper). The vfat ESP mounts natively where the kernel has vfat; elsewhere it
-is copied out with mtools, bind-mounted in, and written back on success.
+over the LV's byte range in its physical volume, no device-mapper). The vfat
+ESP mounts natively where the kernel has vfat; elsewhere it is copied out with
+mtools, bind-mounted in, and written back on success.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class MountedImage(object):
 
     def describe(self) -> str:
         return ", ".join("%s (%s, %s%s, %s)" % (mp.image_path, mp.partition.where, mp.partition.fstype,
-                                                          " " + mp.subvolume if mp.subvolume else "", mp.how)
+                                                " " + mp.subvolume if mp.subvolume else "", mp.how)
                          for mp in self.mountpoints)
 
 
@@ -249,8 +250,8 @@ def _image_volumes(raw: str) -> List[Partition]:
     for volume in volumes:
         probe_filesystem(raw, volume)
     if volumes:
-        LOG.info("LVM logical volumes of %s: %s", raw, ", ".join("%s (%s)" % (v.where, v.fstype or "no filesystem")
-                                                                  for v in volumes))
+        LOG.info("LVM logical volumes of %s: %s", raw,
+                 ", ".join("%s (%s)" % (v.where, v.fstype or "no filesystem") for v in volumes))
     return partitions + list(volumes)
 
 
