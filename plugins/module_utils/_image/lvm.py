@@ -197,6 +197,8 @@ class Segment(NamedTuple):
     extent_count: int
     type: str
     stripes: List[Tuple[str, int]]
+    origin: str = ""  # a snapshot segment's origin LV
+    cow: str = ""  # and the LV holding the snapshot's copies
 
 
 class VolumeDescription(NamedTuple):
@@ -224,7 +226,8 @@ def _segment(body: Dict[str, Any]) -> Segment:
     kind = str(body.get("type", "unknown"))
     if kind == "striped" and int(body.get("stripe_count", len(stripes))) > 1:
         kind = "striped (%d stripes)" % int(body.get("stripe_count", len(stripes)))
-    return Segment(int(body.get("start_extent", 0)), int(body.get("extent_count", 0)), kind, stripes)
+    return Segment(int(body.get("start_extent", 0)), int(body.get("extent_count", 0)), kind, stripes,
+                   str(body.get("origin", "")), str(body.get("cow", "")))
 
 
 def volume_groups(metadata: Dict[str, Any]) -> List[VolumeGroup]:
@@ -271,6 +274,17 @@ def linear_run(group: VolumeGroup, volume: VolumeDescription) -> Tuple[str, int,
                              "it cannot be reached without device-mapper." % (name, pvs[0], runs), HINT_LINEAR)
         count += segment.extent_count
     return pvs[0], first, count
+
+
+def _refuse_snapshots(group: VolumeGroup) -> None:
+    """An LV with an old-style snapshot looks linear, but writing it without device-mapper's copy-on-write
+    would corrupt the snapshot: refused, naming both."""
+    for volume in group.volumes:
+        for segment in volume.segments:
+            if segment.type == "snapshot":
+                raise ImageError("logical volume %s/%s has a snapshot (%s): writing it without device-mapper would "
+                                 "corrupt the snapshot." % (group.name, segment.origin or "?", segment.cow or volume.name),
+                                 "Remove or merge the snapshot (lvremove, lvconvert --merge) first.")
 
 
 def dm_name(vg: str, lv: str) -> str:
@@ -362,6 +376,7 @@ def logical_volumes(image: str, partitions: Sequence[Partition]) -> List[Logical
                              "A volume group over several disks cannot be customized from one disk image; "
                              "give an image whose volume group lies on its own disk.")
         claimed.update(by_uuid[uuid].number for uuid, _start in group.physical_volumes.values())
+        _refuse_snapshots(group)
         for volume in group.volumes:
             if not volume.visible:
                 continue  # parts of another LV (raid images, pool data): the visible LV decides

@@ -243,6 +243,16 @@ def test_unreachable_volumes_are_named_with_their_type(tmp_path, segments, messa
     assert "linear" in err.value.hint
 
 
+def test_snapshot_of_a_linear_volume(tmp_path):
+    snapshot = 'snapshot0 {\nid = "s"\nstatus = ["READ"]\nsegment1 {\nstart_extent = 0\nextent_count = 1\n' \
+               'type = "snapshot"\norigin = "root"\ncow = "snap"\n}\n}'
+    text = vg_text([UUID_A], [lv_text("root", [(0, 1, "striped", [("pv0", 0)])]),
+                              lv_text("snap", [(0, 1, "striped", [("pv0", 1)])]), snapshot])
+    path, partitions = disk(tmp_path, pv_bytes(UUID_A, text))
+    with pytest.raises(ImageError, match=r"logical volume tvg/root has a snapshot \(snapshot0\)"):
+        lvm.logical_volumes(path, partitions)
+
+
 def test_volume_over_two_pvs_of_the_image(tmp_path):
     text = vg_text([UUID_A, UUID_B], [lv_text("data", [(0, 1, "striped", [("pv0", 0)]),
                                                        (1, 1, "striped", [("pv1", 0)])])])
