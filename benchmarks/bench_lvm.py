@@ -3,7 +3,7 @@
 
 The LVM image (tests/fixtures/lvm_image.py: the base OS in root, var and home LVs, /boot on a partition) and
 the base image (one ext4 root partition) get the same config (hostname, files under /etc, /var and /home),
-raw in, qcow2 out, through ansible-playbook, alternately, from a cold page cache, ROUNDS times each.
+raw in, raw out, through ansible-playbook, alternately, from a cold page cache, ROUNDS times each.
 Reaching an LV by its offset should cost nothing: target within 1.1x (ratio of the medians).
 Run as root: python3 benchmarks/bench_lvm.py
 """
@@ -17,7 +17,7 @@ import tempfile
 import lvm_image  # noqa: E402  (tests/fixtures, on sys.path through common)
 from common import REPO, base_image, drop_caches, save, sh, timed
 
-ROUNDS = 3
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONFIG = {"os": {"hostname": "bench-lvm", "additionalFiles": [
     {"content": "etc\n", "destination": "/etc/bench-marker"},
     {"content": "var\n", "destination": "/var/lib/bench-marker"},
@@ -26,7 +26,7 @@ CONFIG = {"os": {"hostname": "bench-lvm", "additionalFiles": [
 
 def customize(image, work, name):
     play = os.path.join(work, name + ".yml")
-    out = os.path.join(work, name + ".qcow2")
+    out = os.path.join(work, name + ".raw")
     with open(play, "w") as handle:
         json.dump([{"hosts": "localhost", "gather_facts": False, "tasks": [{
             "liveiso.customizer.image_customize": {"image": image, "output": out, "config": CONFIG},

@@ -249,7 +249,7 @@ def test_snapshot_of_a_linear_volume(tmp_path):
     text = vg_text([UUID_A], [lv_text("root", [(0, 1, "striped", [("pv0", 0)])]),
                               lv_text("snap", [(0, 1, "striped", [("pv0", 1)])]), snapshot])
     path, partitions = disk(tmp_path, pv_bytes(UUID_A, text))
-    with pytest.raises(ImageError, match=r"logical volume tvg/root has a snapshot \(snapshot0\)"):
+    with pytest.raises(ImageError, match=r"logical volume tvg/root has a snapshot \(snap\)"):
         lvm.logical_volumes(path, partitions)
 
 
