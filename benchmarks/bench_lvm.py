@@ -14,8 +14,10 @@ import shutil
 import sys
 import tempfile
 
-import lvm_image  # noqa: E402  (tests/fixtures, on sys.path through common)
 from common import REPO, base_image, drop_caches, save, sh, timed
+
+# tests/fixtures is on sys.path through common
+lvm_image = __import__("lvm_image")
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONFIG = {"os": {"hostname": "bench-lvm", "additionalFiles": [
