@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """An image's /etc/fstab: parsing, and finding the partition an fstab source names (UUID=, LABEL=,
-PARTUUID=, PARTLABEL=, /dev/disk/by-*) (private to this collection).
+PARTUUID=, PARTLABEL=, /dev/disk/by-*, and an LVM logical volume's /dev/mapper/VG-LV, /dev/VG/LV)
+(private to this collection).
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ def parse_fstab(text: str) -> List[FstabEntry]:
     return entries
 
 
+def _names_a_volume(spec: str) -> bool:
+    """Is ``spec`` a device-mapper or LVM path (/dev/mapper/X, /dev/VG/LV, /dev/disk/by-id/dm-*)?"""
+    parts = spec.split("/")
+    return spec.startswith(("/dev/mapper/", "/dev/disk/by-id/dm-")) or (
+        len(parts) == 4 and parts[:2] == ["", "dev"] and parts[2] not in ("disk", "block", "md"))
+
+
 def find_partition(partitions: Sequence[Partition], spec: str) -> Optional[Partition]:
     """The partition an fstab device spec names, or None."""
     for prefix, key in (("/dev/disk/by-uuid/", "UUID="), ("/dev/disk/by-label/", "LABEL="),
@@ -54,6 +62,8 @@ def find_partition(partitions: Sequence[Partition], spec: str) -> Optional[Parti
     for partition in partitions:
         if partition.matches(spec):
             return partition
+    if _names_a_volume(spec):
+        return None  # an LV the image does not have: its trailing digits are no partition number
     if spec.startswith("/dev/"):
         digits = ""
         for char in reversed(spec):

@@ -34,6 +34,11 @@ class Partition(object):
         self.uuid = ""
         self.label = ""
 
+    @property
+    def where(self) -> str:
+        """How messages name it: "partition 2" (an LVM logical volume: "LV vg/root")."""
+        return "partition %d" % self.number
+
     def matches(self, spec: str) -> bool:
         """Does an fstab device spec (UUID=, LABEL=, PARTUUID=, PARTLABEL=) name this partition?"""
         if "=" not in spec:

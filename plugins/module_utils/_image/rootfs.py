@@ -7,8 +7,10 @@
 Finds the root filesystem (the Linux filesystem holding ``/etc/os-release``),
 mounts it, then every other filesystem its ``/etc/fstab`` names, at their
 mount points. ext4, xfs and btrfs mount natively through per-partition loop
-devices. The vfat ESP mounts natively where the kernel has vfat; elsewhere it
-is copied out with mtools, bind-mounted in, and written back on success.
+devices; so do those in linear LVM logical volumes (``lvm.py``: a loop device
+over the LV's byte range in its physical volume, no device-mapper). The vfat
+ESP mounts natively where the kernel has vfat; elsewhere it is copied out with
+mtools, bind-mounted in, and written back on success.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors im
 )
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.safe_path import resolve_in_root
-from ansible_collections.liveiso.customizer.plugins.module_utils._image import btrfs
+from ansible_collections.liveiso.customizer.plugins.module_utils._image import btrfs, lvm
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.fat import (
     fat_as_directory,
     fat_extracted,
@@ -42,6 +44,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._image.mounts i
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.partitions import (
     LINUX_FILESYSTEMS,
     Partition,
+    probe_filesystem,
     read_partitions,
 )
 
@@ -82,8 +85,8 @@ class MountedImage(object):
         self.mountpoints: List[MountPoint] = []
 
     def describe(self) -> str:
-        return ", ".join("%s (partition %s, %s%s, %s)" % (mp.image_path, mp.partition.number, mp.partition.fstype,
-                                                          " " + mp.subvolume if mp.subvolume else "", mp.how)
+        return ", ".join("%s (%s, %s%s, %s)" % (mp.image_path, mp.partition.where, mp.partition.fstype,
+                                                " " + mp.subvolume if mp.subvolume else "", mp.how)
                          for mp in self.mountpoints)
 
 
@@ -196,7 +199,8 @@ def _mount_root(stack: contextlib.ExitStack, devices: _Devices, partitions: Sequ
     subvolume option that chose the root ("" for other filesystems). A probe that fails is a miss."""
     candidates = [p for p in partitions if p.fstype in LINUX_FILESYSTEMS]
     if not candidates:
-        found = ", ".join("%s:%s" % (p.number, p.fstype or "unknown") for p in partitions) or "none"
+        found = ", ".join("%s:%s" % (p.number if not isinstance(p, lvm.LogicalVolume) else p.where,
+                                     p.fstype or "unknown") for p in partitions) or "none"
         raise ImageError("no Linux root filesystem found in %s (partitions: %s)." % (name, found),
                          "Use a disk image with an ext4, xfs or btrfs root filesystem.")
     looked_at = []
@@ -205,12 +209,12 @@ def _mount_root(stack: contextlib.ExitStack, devices: _Devices, partitions: Sequ
         try:
             if partition.fstype == "btrfs":
                 choice = _btrfs_root(devices, partition, mode, workdir)
-                looked_at.append("partition %d (btrfs): %s" % (partition.number, ", ".join(choice.looked_at)))
+                looked_at.append("%s (btrfs): %s" % (partition.where, ", ".join(choice.looked_at)))
                 if choice.subvolume is None:
                     continue
                 option = choice.subvolume.mount_option
             else:
-                looked_at.append("partition %d (%s)" % (partition.number, partition.fstype))
+                looked_at.append("%s (%s)" % (partition.where, partition.fstype))
             with contextlib.ExitStack() as probe:
                 probe.enter_context(_filesystem_at(devices, partition, root, [option] if option else None, mode,
                                                    workdir))
@@ -218,7 +222,7 @@ def _mount_root(stack: contextlib.ExitStack, devices: _Devices, partitions: Sequ
                     stack.push(probe.pop_all())
                     return partition, option
         except CommandError as exc:  # a filesystem that does not mount is not the root; say so if none is
-            looked_at.append("partition %d did not mount: %s" % (partition.number, exc))
+            looked_at.append("%s did not mount: %s" % (partition.where, exc))
     raise ImageError("no Linux root filesystem found in %s: no filesystem holds /etc/os-release (looked at %s)."
                      % (name, "; ".join(looked_at)), "Check that the image contains an installed Linux system.")
 
@@ -238,6 +242,19 @@ def _same_filesystem_mount(entry: FstabEntry, root_option: str) -> Optional[List
     return options[:1] + [o for o in entry.options if o.split("=", 1)[0] in BTRFS_WRITE_OPTIONS]
 
 
+def _image_volumes(raw: str) -> List[Partition]:
+    """The partitions of ``raw`` (the whole disk without a table), then the logical volumes of its LVM
+    physical volumes, each with its filesystem probed."""
+    partitions = read_partitions(raw, os.path.getsize(raw))
+    volumes = lvm.logical_volumes(raw, partitions)
+    for volume in volumes:
+        probe_filesystem(raw, volume)
+    if volumes:
+        LOG.info("LVM logical volumes of %s: %s", raw,
+                 ", ".join("%s (%s)" % (v.where, v.fstype or "no filesystem") for v in volumes))
+    return partitions + list(volumes)
+
+
 @contextlib.contextmanager
 def mounted_image(raw: str, workdir: str, mode: Union[MountMode, str] = MountMode.RW,
                   skip_fstypes: Iterable[str] = (), name: Optional[str] = None) -> Iterator[MountedImage]:
@@ -249,7 +266,7 @@ def mounted_image(raw: str, workdir: str, mode: Union[MountMode, str] = MountMod
     """
     mode = MountMode(mode)
     skip = set(skip_fstypes)
-    partitions = read_partitions(raw, os.path.getsize(raw))
+    partitions = _image_volumes(raw)
     root = os.path.join(workdir, "root")
     os.makedirs(root, exist_ok=True)
     with contextlib.ExitStack() as stack:
