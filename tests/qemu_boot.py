@@ -22,9 +22,9 @@ class BootTimeout(AssertionError):
 
 
 def qemu_argv(image, log, firmware="bios", media="cdrom", mac=None, memory=2048, workdir=None, ssh_port=None,
-              smp=2):
+              smp=2, cpu=None):
     argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", str(smp), "-display", "none",
-            "-monitor", "none", "-serial", "file:" + log, "-no-reboot"]
+            "-monitor", "none", "-serial", "file:" + log, "-no-reboot"] + (["-cpu", cpu] if cpu else [])
     if firmware == "uefi-secure":
         argv += ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"]
         code, vars_template = OVMF + "/OVMF_CODE_4M.ms.fd", OVMF + "/OVMF_VARS_4M.ms.fd"
@@ -59,16 +59,16 @@ class Boot:
     """
 
     def __init__(self, image, log, until, firmware="bios", media="cdrom", timeout=480, mac=None, fail_on=None,
-                 smp=2):
+                 smp=2, cpu=None):
         self.image, self.log, self.until, self.firmware, self.media = image, log, until, firmware, media
-        self.timeout, self.mac, self.fail_on, self.smp = timeout, mac, fail_on, smp
+        self.timeout, self.mac, self.fail_on, self.smp, self.cpu = timeout, mac, fail_on, smp, cpu
         self.proc = self.workdir = self.started = None
         self.text = ""
 
     def start(self):
         self.workdir = tempfile.mkdtemp(prefix="qemu-", dir=os.path.dirname(os.path.abspath(self.log)))
         argv = qemu_argv(self.image, self.log, self.firmware, self.media, self.mac, workdir=self.workdir,
-                         smp=self.smp)
+                         smp=self.smp, cpu=self.cpu)
         if os.path.exists(self.log):
             os.unlink(self.log)
         self.started = time.monotonic()
