@@ -128,13 +128,14 @@ class Boot:
             handle.write("%.1f\n" % (time.monotonic() - self.started))
 
 
-def boot(image, log, until, firmware="bios", media="cdrom", timeout=480, mac=None, fail_on=None, smp=2):
+def boot(image, log, until, firmware="bios", media="cdrom", timeout=480, mac=None, fail_on=None, smp=2,
+         cpu=None):
     """Boot ``image`` and return the serial log text once regex ``until`` appears.
 
     Raises BootTimeout (with the log's tail) if it does not appear within ``timeout`` seconds, or if
     regex ``fail_on`` appears first. The log stays at ``log``.
     """
-    one = Boot(image, log, until, firmware, media, timeout, mac, fail_on, smp).start()
+    one = Boot(image, log, until, firmware, media, timeout, mac, fail_on, smp, cpu).start()
     try:
         return one.wait()
     finally:
