@@ -345,7 +345,7 @@ def boots(request, work):
         except (Exception, pytest.skip.Exception, pytest.fail.Exception):  # noqa: BLE001 - its test reports it
             continue
         wanted[name] = dict(image=result["output"], log=os.path.join(work, "boot-%s.log" % name),
-                            until="LIVEISO-REPORT-END", firmware=firmware, media=media, timeout=900,
+                            until="LIVEISO-REPORT-END", firmware=firmware, media=media, timeout=1200,
                             fail_on=FAIL_ON)
     return qemu_boot.boot_many(wanted)
 
