@@ -144,7 +144,7 @@ def boot(image, log, until, firmware="bios", media="cdrom", timeout=480, mac=Non
 
 def boot_many(boots, jobs=2):
     """Boot several guests, ``jobs`` at a time, each with one vCPU: under TCG a guest's boot is mostly
-    serial, so two one-vCPU guests side by side take about as long as one two-vCPU guest (see
+    serial, so two one-vCPU guests side by side take less wall time than two two-vCPU boots in turn (see
     docs/performance.md, "Boot tests under TCG").
 
     ``boots`` maps a name to the keyword arguments of ``boot`` (``smp`` defaults to 1). Returns a dict:

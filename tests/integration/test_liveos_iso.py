@@ -332,7 +332,7 @@ BOOTS = {
 @pytest.fixture(scope="module")
 def boots(request, work):
     """The serial logs of the boots of the boot tests selected in this session, booted two at a time with one
-    vCPU each (qemu_boot.boot_many: half the wall time of booting them one after the other). A boot whose
+    vCPU each (qemu_boot.boot_many: less wall time than one after the other, see docs/performance.md). A boot whose
     medium failed to build is left out (its test errors on that fixture); a boot that failed is its test's
     BootTimeout."""
     selected = {item.name for item in request.session.items if item.module is request.module}
