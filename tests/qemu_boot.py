@@ -22,9 +22,9 @@ class BootTimeout(AssertionError):
 
 
 def qemu_argv(image, log, firmware="bios", media="cdrom", mac=None, memory=2048, workdir=None, ssh_port=None,
-              extra_args=()):
-    argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", "2", "-display", "none",
-            "-monitor", "none", "-serial", "file:" + log, "-no-reboot"]
+              smp=2, cpu=None, extra_args=()):
+    argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", str(smp), "-display", "none",
+            "-monitor", "none", "-serial", "file:" + log, "-no-reboot"] + (["-cpu", cpu] if cpu else [])
     if firmware == "uefi-secure":
         argv += ["-machine", "q35,smm=on", "-global", "driver=cfi.pflash01,property=secure,value=on"]
         code, vars_template = OVMF + "/OVMF_CODE_4M.ms.fd", OVMF + "/OVMF_VARS_4M.ms.fd"
@@ -52,43 +52,131 @@ def qemu_argv(image, log, firmware="bios", media="cdrom", mac=None, memory=2048,
     return argv + list(extra_args)
 
 
-def boot(image, log, until, firmware="bios", media="cdrom", timeout=480, mac=None, fail_on=None, extra_args=()):
+class Boot:
+    """One guest being booted: ``start`` it, then ``poll`` until it returns the log text or raises BootTimeout.
+
+    ``boot`` and ``boot_many`` are built on it; it is public so a test can boot while it does something else.
+    """
+
+    def __init__(self, image, log, until, firmware="bios", media="cdrom", timeout=480, mac=None, fail_on=None,
+                 smp=2, cpu=None, extra_args=()):
+        self.image, self.log, self.until, self.firmware, self.media = image, log, until, firmware, media
+        self.timeout, self.mac, self.fail_on, self.smp, self.cpu = timeout, mac, fail_on, smp, cpu
+        self.extra_args = extra_args
+        self.proc = self.workdir = self.started = None
+        self.text = ""
+
+    def start(self):
+        self.workdir = tempfile.mkdtemp(prefix="qemu-", dir=os.path.dirname(os.path.abspath(self.log)))
+        argv = qemu_argv(self.image, self.log, self.firmware, self.media, self.mac, workdir=self.workdir,
+                         smp=self.smp, cpu=self.cpu, extra_args=self.extra_args)
+        if os.path.exists(self.log):
+            os.unlink(self.log)
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def poll(self):
+        """None while the guest is still on its way; the log text once ``until`` appeared (qemu is then
+        stopped). Raises BootTimeout (qemu stopped too) on ``fail_on``, qemu's exit or the timeout."""
+        try:
+            text = self._check()
+        except BaseException:
+            self.stop()
+            raise
+        if text is not None:
+            self.stop()
+        return text
+
+    def _check(self):
+        if os.path.exists(self.log):
+            with open(self.log, errors="replace") as handle:
+                self.text = handle.read()
+        where = "%s (%s, %s)" % (self.image, self.firmware, self.media)
+        if re.search(self.until, self.text):
+            return self.text
+        if self.fail_on and re.search(self.fail_on, self.text):
+            raise BootTimeout("boot of %s failed: /%s/ seen. Log %s, tail:\n%s"
+                              % (where, self.fail_on, self.log, self.text[-3000:]))
+        if self.proc.poll() is not None:
+            out = self.proc.stdout.read().decode(errors="replace")
+            raise BootTimeout("qemu exited (%s) before /%s/ appeared booting %s: %s. Log %s, tail:\n%s"
+                              % (self.proc.returncode, self.until, where, out[-1000:], self.log, self.text[-3000:]))
+        if time.monotonic() - self.started > self.timeout:
+            raise BootTimeout("no /%s/ after %ss booting %s. Log %s, tail:\n%s"
+                              % (self.until, self.timeout, where, self.log, self.text[-3000:]))
+        return None
+
+    def wait(self):
+        while True:
+            text = self.poll()
+            if text is not None:
+                return text
+            time.sleep(2)
+
+    def stop(self):
+        """Kill qemu (if it still runs), remove its work dir, write the boot's seconds to ``<log>.seconds``."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.proc = None
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        with open(self.log + ".seconds", "w") as handle:
+            handle.write("%.1f\n" % (time.monotonic() - self.started))
+
+
+def boot(image, log, until, firmware="bios", media="cdrom", timeout=480, mac=None, fail_on=None, smp=2,
+         cpu=None, extra_args=()):
     """Boot ``image`` and return the serial log text once regex ``until`` appears.
 
     Raises BootTimeout (with the log's tail) if it does not appear within ``timeout`` seconds, or if
     regex ``fail_on`` appears first. The log stays at ``log``.
     """
-    workdir = tempfile.mkdtemp(prefix="qemu-", dir=os.path.dirname(os.path.abspath(log)))
-    argv = qemu_argv(image, log, firmware, media, mac, workdir=workdir, extra_args=extra_args)
-    if os.path.exists(log):
-        os.unlink(log)
-    started = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    text = ""
+    one = Boot(image, log, until, firmware, media, timeout, mac, fail_on, smp, cpu, extra_args).start()
     try:
-        while True:
-            if os.path.exists(log):
-                with open(log, errors="replace") as handle:
-                    text = handle.read()
-            if re.search(until, text):
-                return text
-            if fail_on and re.search(fail_on, text):
-                raise BootTimeout("boot of %s (%s, %s) failed: /%s/ seen. Log %s, tail:\n%s"
-                                  % (image, firmware, media, fail_on, log, text[-3000:]))
-            if proc.poll() is not None:
-                out = proc.stdout.read().decode(errors="replace")
-                raise BootTimeout("qemu exited (%s) before /%s/ appeared: %s. Log %s, tail:\n%s"
-                                  % (proc.returncode, until, out[-1000:], log, text[-3000:]))
-            if time.monotonic() - started > timeout:
-                raise BootTimeout("no /%s/ after %ss booting %s (%s, %s). Log %s, tail:\n%s"
-                                  % (until, timeout, image, firmware, media, log, text[-3000:]))
-            time.sleep(2)
+        return one.wait()
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        proc.stdout.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-        with open(log + ".seconds", "w") as handle:
-            handle.write("%.1f\n" % (time.monotonic() - started))
+        one.stop()
+
+
+def boot_many(boots, jobs=2):
+    """Boot several guests, ``jobs`` at a time, each with one vCPU: under TCG a guest's boot is mostly
+    serial, so two one-vCPU guests side by side take less wall time than two two-vCPU boots in turn (see
+    docs/performance.md, "Boot tests under TCG").
+
+    ``boots`` maps a name to the keyword arguments of ``boot`` (``smp`` defaults to 1). Returns a dict:
+    name -> the log text, or the BootTimeout (or other exception) that boot raised, so one failed guest
+    fails only the tests that look at it. A guest's timeout runs from its own start.
+    """
+    waiting = list(boots.items())
+    running, results = {}, {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                name, kwargs = waiting.pop(0)
+                kwargs = dict(kwargs)
+                kwargs.setdefault("smp", 1)
+                try:
+                    running[name] = Boot(**kwargs).start()
+                except Exception as error:  # noqa: BLE001 - reported to the test that wanted this boot
+                    results[name] = error
+            for name, one in list(running.items()):
+                try:
+                    text = one.poll()
+                except Exception as error:  # noqa: BLE001 - as above
+                    results[name] = error
+                    del running[name]
+                    continue
+                if text is not None:
+                    results[name] = text
+                    del running[name]
+            if running:
+                time.sleep(2)
+    finally:
+        for one in running.values():
+            one.stop()
+    return results

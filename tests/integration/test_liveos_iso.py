@@ -342,10 +342,45 @@ def report(text):
     return facts
 
 
-def boot_and_check(result, work, name, firmware, media, hostname, marker, seed):
-    log = os.path.join(work, "boot-%s.log" % name)
-    text = qemu_boot.boot(result["output"], log, until="LIVEISO-REPORT-END", firmware=firmware, media=media,
-                          timeout=600, fail_on=r"Failed to mount sysroot|Entering emergency mode|Kernel panic")
+FAIL_ON = r"Failed to mount sysroot|Entering emergency mode|Kernel panic"
+
+# every boot of this module: log name -> (the fixture that builds the medium, firmware, media, the test that checks it)
+BOOTS = {
+    "ex1-uefi-cd": ("ex1", "uefi", "cdrom", "test_boot_example1_ovmf_cd"),
+    "ex1-uefi-disk": ("ex1", "uefi", "disk", "test_boot_example1_ovmf_usb_disk"),
+    "siteb-bios-disk": ("site_b", "bios", "disk", "test_boot_recustomized_reflinked_usb_disk[bios]"),
+    "siteb-uefi-disk": ("site_b", "uefi", "disk", "test_boot_recustomized_reflinked_usb_disk[uefi]"),
+    "from-mic-bios-cd": ("from_mic", "bios", "cdrom", "test_boot_from_reference_layout_seabios_cd"),
+    "ex2-secureboot": ("ex2", "uefi-secure", "cdrom", "test_boot_example2_secure_boot_enforced"),
+}
+
+
+@pytest.fixture(scope="module")
+def boots(request, work):
+    """The serial logs of the boots of the boot tests selected in this session, booted two at a time with one
+    vCPU each (qemu_boot.boot_many: less wall time than one after the other, see docs/performance.md). A boot whose
+    medium failed to build is left out (its test errors on that fixture); a boot that failed is its test's
+    BootTimeout."""
+    selected = {item.name for item in request.session.items if item.module is request.module}
+    wanted = {}
+    for name, (fixture, firmware, media, test) in BOOTS.items():
+        if test not in selected:
+            continue
+        try:
+            result = request.getfixturevalue(fixture)
+        except (Exception, pytest.skip.Exception, pytest.fail.Exception):  # noqa: BLE001 - its test reports it
+            continue
+        wanted[name] = dict(image=result["output"], log=os.path.join(work, "boot-%s.log" % name),
+                            until="LIVEISO-REPORT-END", firmware=firmware, media=media, timeout=1200,
+                            fail_on=FAIL_ON)
+    return qemu_boot.boot_many(wanted)
+
+
+def boot_and_check(result, boots, name, hostname, marker, seed):
+    assert name in boots, "the boots fixture did not boot %s: is it in BOOTS under this test's name?" % name
+    text = boots[name]
+    if isinstance(text, BaseException):
+        raise text
     facts = report(text)
     assert facts["cmdline"] == "BOOT_IMAGE=/boot/vmlinuz " + result["kernel_cmdline"], facts["text"]
     assert facts["root"] == "LiveOS_rootfs overlay", facts["text"]
@@ -358,42 +393,42 @@ def boot_and_check(result, work, name, firmware, media, hostname, marker, seed):
 
 
 @pytest.mark.qemu
-def test_boot_example1_ovmf_cd(ex1, work):
-    facts = boot_and_check(ex1, work, "ex1-uefi-cd", "uefi", "cdrom", "site-a-host", "example1-site-a",
+def test_boot_example1_ovmf_cd(ex1, boots):
+    facts = boot_and_check(ex1, boots, "ex1-uefi-cd", "site-a-host", "example1-site-a",
                            "/run/initramfs/live/cloud-init-data")
     assert facts["secureboot"] == "0"
 
 
 @pytest.mark.qemu
-def test_boot_example1_ovmf_usb_disk(ex1, work):
-    boot_and_check(ex1, work, "ex1-uefi-disk", "uefi", "disk", "site-a-host", "example1-site-a",
+def test_boot_example1_ovmf_usb_disk(ex1, boots):
+    boot_and_check(ex1, boots, "ex1-uefi-disk", "site-a-host", "example1-site-a",
                    "/run/initramfs/live/cloud-init-data")
 
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("firmware", ["bios", "uefi"])
-def test_boot_recustomized_reflinked_usb_disk(site_b, work, firmware):
+def test_boot_recustomized_reflinked_usb_disk(site_b, boots, firmware):
     """The grown ISO as a USB stick: the kept MBR (BIOS) and GPT (UEFI) still lead to the boot images."""
-    facts = boot_and_check(site_b, work, "siteb-%s-disk" % firmware, firmware, "disk", "site-b-host",
-                           "example1-site-b", "/run/initramfs/live/cloud-init-data")
+    facts = boot_and_check(site_b, boots, "siteb-%s-disk" % firmware, "site-b-host", "example1-site-b",
+                           "/run/initramfs/live/cloud-init-data")
     assert facts["cmdline"].endswith("ds=nocloud liveiso.site=b")
     assert facts["instance"] == "instance-id: liveiso-site-b"
 
 
 @pytest.mark.qemu
-def test_boot_from_reference_layout_seabios_cd(from_mic, work):
+def test_boot_from_reference_layout_seabios_cd(from_mic, boots):
     """SeaBIOS from CD (a boot costs two minutes: this one is the BIOS CD case of every ISO we write, as all go
     through write_full_iso): the reference tool's UEFI-only ISO, rebuilt by us, boots on BIOS with its own
     arguments, the new seed from the media, the live overlay root and cloud-init done."""
-    facts = boot_and_check(from_mic, work, "from-mic-bios-cd", "bios", "cdrom", "site-b-host", "example1-site-b",
+    facts = boot_and_check(from_mic, boots, "from-mic-bios-cd", "site-b-host", "example1-site-b",
                            "/run/initramfs/live/cloud-init-data")
     assert "mic.kept=1 liveiso.site=b" in facts["cmdline"]
 
 
 @pytest.mark.qemu
-def test_boot_example2_secure_boot_enforced(ex2, work):
+def test_boot_example2_secure_boot_enforced(ex2, boots):
     assert ex2["secure_boot"] is True
-    facts = boot_and_check(ex2, work, "ex2-secureboot", "uefi-secure", "cdrom", "example2-host", "example2",
+    facts = boot_and_check(ex2, boots, "ex2-secureboot", "example2-host", "example2",
                            "/var/lib/cloud/seed/nocloud")
     # counted in the guest's kernel log (dmesg): the console is quiet, so it is not on the serial log
     assert facts["secureboot"] == "1"
