@@ -51,9 +51,9 @@ def two_pv_disk(path, lvs_text, pv_mib=16, disks=1):
     per_disk = 2 if disks == 1 else 1
     for disk in paths:
         sh("truncate", "-s", str(start + per_disk * size + (1 << 20)), disk)
-        table = "label: gpt\n" + "".join("start=%d, size=%d, type=%s\n" % ((start + i * size) // 512, size // 512,
-                                                                          lvm_image.LVM_TYPE)
-                                         for i in range(per_disk))
+        table = "label: gpt\n" + "".join(
+            "start=%d, size=%d, type=%s\n" % ((start + i * size) // 512, size // 512, lvm_image.LVM_TYPE)
+            for i in range(per_disk))
         sh("sfdisk", "-q", "--no-reread", "--no-tell-kernel", disk, input=table.encode())
     with contextlib.ExitStack() as stack:
         devices = [stack.enter_context(lvm_image.loop(disk, start + i * size, size))
@@ -87,7 +87,7 @@ STRIPED = """\tlogical_volumes {
 \t\t\t\tstripe_count = 2\n\t\t\t\tstripe_size = 128\n\t\t\t\tstripes = ["pv0", 4, "pv1", 0]\n\t\t\t}\n\t\t}
 \t}
 """
-LINEAR = STRIPED.split("\t\tdata {")[0] + "\t}\n"
+LINEAR = STRIPED.split("\t\tdata {", maxsplit=1)[0] + "\t}\n"
 
 
 def file_state(path):
@@ -127,8 +127,8 @@ def customized(lvm_dir, tmp_path_factory):
     rc, results, output = run_playbook(str(work), tasks)
     return {"work": str(work), "raw": raw, "before": before, "host_before": host_before,
             "results": dict(zip(["qcow2", "iso", "striped", "disk1", "disk2"], results)), "output": output,
-            "basetemp": tmp_path_factory.getbasetemp(), "layout": json.load(open(os.path.join(lvm_dir,
-                                                                                            "layout.json")))}
+            "basetemp": tmp_path_factory.getbasetemp(),
+            "layout": json.load(open(os.path.join(lvm_dir, "layout.json")))}
 
 
 @contextlib.contextmanager

@@ -117,12 +117,14 @@ KEYS: Tuple[RefKey, ...] = (
     RefKey('os.packages.install', SUPPORTED, ''),
     RefKey('os.packages.remove', SUPPORTED, ''),
     RefKey('os.packages.update', SUPPORTED, ''),
-    RefKey('os.packages.snapshotTime', DIFFERS, 'needs the `package-snapshot-time` preview feature; apt >= 2.7 (`APT::Snapshot`) and tdnf; apt of Debian 12, dnf and zypper fail clearly; the last file of a `baseConfigs` chain wins'),
+    RefKey('os.packages.snapshotTime', DIFFERS, 'needs the `package-snapshot-time` preview feature; apt >= 2.7 (`APT::Snapshot`) and tdnf; '
+           'apt of Debian 12, dnf and zypper fail clearly; the last file of a `baseConfigs` chain wins'),
     RefKey('os.packages.removePackageManager', SUPPORTED, 'needs the `remove-package-manager` preview feature'),
     RefKey('os.packages.installLists', SUPPORTED, ''),
     RefKey('os.packages.removeLists', SUPPORTED, ''),
     RefKey('os.packages.updateLists', SUPPORTED, ''),
-    RefKey('os.selinux', DIFFERS, 'config file, kernel arguments and a relabel of the tree; on a Live ISO the labels do not reach the squashfs yet (see "What the os keys do")'),
+    RefKey('os.selinux', DIFFERS, 'config file, kernel arguments and a relabel of the tree; '
+           'on a Live ISO the labels do not reach the squashfs yet (see "What the os keys do")'),
     RefKey('os.selinux.mode', SUPPORTED, ''),
     RefKey('os.kernelCommandLine', SUPPORTED, ''),
     RefKey('os.kernelCommandLine.extraCommandLine', SUPPORTED, ''),

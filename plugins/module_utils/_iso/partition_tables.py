@@ -59,8 +59,9 @@ def _read_gpt(head: bytes) -> Optional[_Gpt]:
     """The primary GPT header at LBA 1 if it is valid (signature, CRC) and its entries lie in ``head``."""
     if len(head) < 2 * SECTOR or head[SECTOR:SECTOR + 8] != GPT_SIGNATURE:
         return None
-    (_, _, header_size, crc, _, current, alternate, first_usable, last_usable, _, entries_lba, entry_count,
-     entry_size, _) = _HEADER.unpack_from(head, SECTOR)
+    fields = _HEADER.unpack_from(head, SECTOR)
+    header_size, crc, current, alternate, first_usable, last_usable = fields[2], fields[3], *fields[5:9]
+    entries_lba, entry_count, entry_size = fields[10:13]
     if current != 1 or not _HEADER.size <= header_size <= SECTOR or entry_size < 128 or entry_count > 4096:
         return None
     header = bytearray(head[SECTOR:SECTOR + header_size])

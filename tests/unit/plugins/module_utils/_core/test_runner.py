@@ -315,14 +315,14 @@ def test_started_job_stopped_when_the_block_fails(tmp_path):
     marker = tmp_path / "child-pid"
     with pytest.raises(RuntimeError):
         with runner.started(["sh", "-c", "sleep 60 & echo $! > %s; wait" % marker]) as job:
-            for _ in range(50):
+            for _attempt in range(50):
                 if marker.exists() and marker.read_text().strip():
                     break
                 time.sleep(0.1)
             raise RuntimeError("interrupted")
     assert job.proc.poll() is not None
     child = int(marker.read_text())
-    for _ in range(50):
+    for _attempt in range(50):
         try:
             os.kill(child, 0)
         except ProcessLookupError:
