@@ -618,6 +618,7 @@ def image_kernel_args(chroot: Chroot, kernel_version: Optional[str] = None) -> O
 
 def _resolved_entry(script: _Script, cfg: str, kernel_version: Optional[str]) -> Optional[ImageCmdline]:
     """The default entry's resolved arguments after ``script`` ran ``cfg``, or None when it has none."""
+    script.used = set()  # from here on: the variables of the kernel line only
     if script.bls:
         picked = _pick_bls(bls_entries(script.chroot), script.env, kernel_version)
         if picked is not None:
