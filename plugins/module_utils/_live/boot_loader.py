@@ -67,6 +67,7 @@ MODULE_ROOTS: Tuple[str, ...] = ("/usr/lib/grub", "/usr/lib/grub2", "/usr/share/
 # The image's GRUB layout: Debian's /boot/grub, Fedora's and Azure Linux's /boot/grub2.
 IMAGE_GRUB_DIRS: Tuple[str, ...] = ("/boot/grub", "/boot/grub2")
 
+
 class GrubPlatform(StrEnum):
     """A firmware GRUB boots the live media from; the values are the boot modes (``boot_modes``)."""
 

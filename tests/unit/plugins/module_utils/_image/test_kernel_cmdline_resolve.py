@@ -254,7 +254,7 @@ function f {
   linux /k in-function
 }
 submenu 'more' {
-  menuentry 'sub' { 
+  menuentry 'sub' {
     linux /k wrong
   }
 }
