@@ -5,6 +5,8 @@ Its kernel line is a BLS entry's ``options $kernelopts`` with kernelopts in grub
 the ESP at EFI/fedora/. One build, inspected, then one boot under OVMF with Secure Boot enforced.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -23,6 +25,16 @@ pytestmark = pytest.mark.root
 
 DATA = os.path.join(HERE, "data", "bootchains")
 MARKER = fedora_shaped.RECIPE["marker_arg"]
+BOOT_LOCK = os.environ.get("LIVEISO_BOOT_LOCK", "/tmp/liveiso-boot.lock")
+
+
+@contextlib.contextmanager
+def boot_slot():
+    """One qemu boot at a time on a shared machine (the lock the developers' boot runs take), held for the
+    boot only, not for the build before it."""
+    with open(BOOT_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +91,9 @@ def test_fedora_iso_resolved_kernelopts_and_vendor_chain(fedora_iso, tmp_path):
 def test_boot_fedora_shaped_secure_boot_enforced(fedora_iso, work):
     """OVMF with Secure Boot enforced: the vendor-path shim and GRUB boot the kernel; /proc/cmdline holds the
     value of $kernelopts; the root is the image's (its marker file)."""
-    facts = boot_and_check(fedora_iso, work, "fedora-secureboot", "uefi-secure", "cdrom", "fedora-shaped-host",
-                           "bootchains", "/var/lib/cloud/seed/nocloud")
+    with boot_slot():
+        facts = boot_and_check(fedora_iso, work, "fedora-secureboot", "uefi-secure", "cdrom", "fedora-shaped-host",
+                               "bootchains", "/var/lib/cloud/seed/nocloud")
     assert MARKER in facts["cmdline"].split() and "$kernelopts" not in facts["cmdline"]
     assert facts["secureboot"] == "1" or facts["sbvar"] == "1", facts["text"]
     assert facts["fedora"].startswith("fedora-shaped "), facts["text"]

@@ -32,6 +32,7 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._core import to
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.enums import StrEnum
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.errors import HostError, ImageError, os_errors_as
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.files import set_mtime
+from ansible_collections.liveiso.customizer.plugins.module_utils._core.log import LOG
 from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import clean_env, run, source_date_env
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.chroot import Chroot
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.fat import MTOOLS_ENV
@@ -286,8 +287,12 @@ def copy_esps(raw: str, partitions: Iterable[Partition], dest: str) -> List[Tupl
             continue
         host = os.path.join(dest, "esp-%d" % partition.number)
         os.makedirs(host, exist_ok=True)
-        run(["mcopy", "-s", "-n", "-m", "-i", spec, "::/EFI", host + "/"], extra_env=MTOOLS_ENV,
-            what="copying the ESP's EFI directory (partition %d) with mtools" % partition.number)
+        copied = run(["mcopy", "-s", "-n", "-m", "-i", spec, "::/EFI", host + "/"], extra_env=MTOOLS_ENV, check=False,
+                     what="copying the ESP's EFI directory (partition %d) with mtools" % partition.number)
+        if copied.returncode != 0:  # a damaged FAT: searched no further (secure_boot: required names it)
+            LOG.warning("partition %d: cannot copy its EFI directory with mtools: %s", partition.number,
+                        copied.stderr.strip()[-300:])
+            continue
         copies.append(("partition %d:" % partition.number, host))
     return copies
 

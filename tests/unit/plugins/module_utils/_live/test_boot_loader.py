@@ -526,3 +526,22 @@ def test_host_grub2_names(tmp_path, monkeypatch):
     assert argv[:5] == ["grub2-mkimage", "-O", "x86_64-efi", "-d", str(modules)]
     monkeypatch.setattr(boot_loader, "clean_env", lambda: {"PATH": str(tmp_path / "empty")})
     assert boot_loader.mkimage_command() == "grub-mkimage"  # neither found: Debian's name in the error
+
+
+def test_copy_esps_damaged_fat_is_skipped(tmp_path, monkeypatch):
+    """mdir lists an EFI directory but mcopy fails: that partition is left out (auto builds go on unsigned)."""
+    from ansible_collections.liveiso.customizer.plugins.module_utils._core.runner import Result
+    from ansible_collections.liveiso.customizer.plugins.module_utils._image.partitions import Partition
+    calls = []
+
+    def fake_run(argv, **kwargs):
+        calls.append((argv[0], kwargs.get("check", True)))
+        if argv[0] == "mdir":
+            return Result(list(argv), 0, "::/EFI/fedora\n", "", 0.0)
+        return Result(list(argv), 1, "", "init: non DOS media", 0.0)
+
+    monkeypatch.setattr(boot_loader, "run", fake_run)
+    esp = Partition(1, 1 << 20, 4 << 20)
+    esp.fstype = "vfat"
+    assert boot_loader.copy_esps("/x/disk.raw", [esp], str(tmp_path)) == []
+    assert calls == [("mdir", False), ("mcopy", False)]
