@@ -88,6 +88,7 @@ class LivePlan(object):
         self.files: Dict[str, str] = merge_files(saved.additional_files, request.config.iso.additional_files)
         self.kernel_version: Optional[str] = saved.kernel_version
         self.secure_boot: bool = saved.secure_boot
+        self.esp_copies: List[Tuple[str, str]] = []  # the image's ESPs copied for the build: (description, host dir)
         self.boot_modes: List[str] = list(request.boot_modes or saved.boot_modes or BOOT_MODES)
         self.compression: str = request.compression or saved.compression or "zstd"
         self.compression_level: Optional[int] = request.compression_level

@@ -40,9 +40,14 @@ from ansible_collections.liveiso.customizer.plugins.module_utils._image.formats 
 )
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.kernel_cmdline import (
     grub_cfg_args,
+    image_kernel_args,
     missing_args,
 )
-from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import mounted_image, mounted_squashfs
+from ansible_collections.liveiso.customizer.plugins.module_utils._image.rootfs import (
+    MountedImage,
+    mounted_image,
+    mounted_squashfs,
+)
 from ansible_collections.liveiso.customizer.plugins.module_utils._image.steps import planned_steps, run_steps
 from ansible_collections.liveiso.customizer.plugins.module_utils._iso import grown, xorriso
 from ansible_collections.liveiso.customizer.plugins.module_utils._live import boot_loader, media
@@ -90,14 +95,19 @@ class Written(NamedTuple):
 
 
 def _kernel_image_args(chroot: Chroot, request: LiveIsoRequest, plan: LivePlan) -> None:
-    """The image's own kernel arguments (from its grub.cfg, unless the plan has them) and the user's extra ones."""
+    """The image's own kernel arguments (its boot loader's, GRUB variables resolved, unless the plan has them)
+    and the user's extra ones."""
     if not plan.image_args:
-        for cfg in ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg"):
-            if os.path.isfile(chroot.path(cfg)):
-                with open(chroot.path(cfg)) as handle:
-                    plan.image_args = image_args_for_live(grub_cfg_args(handle.read()))
-                break
+        found = image_kernel_args(chroot, plan.kernel_version)
+        if found is not None:
+            plan.image_args = image_args_for_live(found.args)
     plan.image_args += missing_args(plan.image_args, request.config.os.kernel_extra_args)
+
+
+def _copy_esps(build: BuildSteps, image: MountedImage, request: LiveIsoRequest, plan: LivePlan) -> None:
+    """The EFI directories of the image's ESPs (not mounted for a Live ISO), where a vendor's signed chain is."""
+    if BootMode.UEFI in plan.boot_modes and SecureBoot(request.secure_boot).wants_chain:
+        plan.esp_copies = boot_loader.copy_esps(image.raw, image.partitions, build.path("esps"))
 
 
 def _signed_chain(build: BuildSteps, chroot: Chroot, request: LiveIsoRequest,
@@ -105,14 +115,14 @@ def _signed_chain(build: BuildSteps, chroot: Chroot, request: LiveIsoRequest,
     """Copies of the image's signed shim chain when the plan boots UEFI and the policy wants it, else None."""
     if BootMode.UEFI not in plan.boot_modes or not SecureBoot(request.secure_boot).wants_chain:
         return None
-    found = boot_loader.find_signed_chain(chroot)
-    boot_loader.require_secure_boot_chain(found, request.secure_boot)
+    found = boot_loader.find_signed_chain(chroot, plan.esp_copies)
+    boot_loader.require_secure_boot_chain(found, request.secure_boot, boot_loader.signed_chain_places(plan.esp_copies))
     if not found:
         return None
     chain: SignedChain = {}
-    for name, image_path in found.items():
+    for name, host_path in found.files.items():
         chain[name] = build.path("signed-" + name)
-        shutil.copyfile(chroot.path(image_path), chain[name])
+        shutil.copyfile(host_path, chain[name])
     return chain
 
 
@@ -155,7 +165,7 @@ def write_full_iso(build: Build, request: LiveIsoRequest, plan: LivePlan, chain:
             efi_image, efi_files = boot_loader.make_efi_image(build.workdir, plan.boot_id, chain,
                                                               volume_id=plan.boot_id[:8].upper(), mtime=epoch)
             grafts.append((BootMode.UEFI.boot_image, efi_image))
-            grafts += [("/EFI/BOOT/" + name, path) for name, path in sorted(efi_files.items())]
+            grafts += sorted(efi_files.items())
         for _media, path in grafts:
             set_mtime(path, epoch)
     grafts += [("/boot/vmlinuz", build.path("vmlinuz")), ("/boot/initrd.img", build.path("initrd.img")),
@@ -184,6 +194,7 @@ def build_from_disk(build: Build, request: LiveIsoRequest, info: ImageInfo, plan
         with build.step("mount-image"):
             image = stack.enter_context(mounted_image(raw, build.path("mnt"), mode="overlay" if customizing else "ro",
                                                       skip_fstypes=("vfat",), name=info.path))
+            _copy_esps(build, image, request, plan)
             notes.append("mounted: %s" % image.describe())
         with chroot_environment(image.root) as chroot:  # also makes /dev, /proc, /sys, /run if missing
             if customizing:
