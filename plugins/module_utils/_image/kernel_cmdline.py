@@ -286,6 +286,8 @@ def replace_boot_args(chroot: Chroot, names: Sequence[str], args: Sequence[str])
                 atomic_write(host_path, new, os.stat(host_path).st_mode & 0o7777, fsync=False)
                 changed.append(image_path)
     return sorted(set(changed) | set(update_boot_configs(chroot, args)))
+
+
 # ---------------------------------------------------------------- reading: the image's kernel line, resolved
 #
 # GRUB expands variables on a ``linux`` line when the entry boots, after the whole grub.cfg has run: ``set``
