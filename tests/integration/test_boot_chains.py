@@ -16,7 +16,9 @@ import sys
 import pytest
 
 from conftest import HERE, leaks, sh
-from test_liveos_iso import LEVEL, boot_and_check, iso_extract, iso_files, iso_text, run_module
+from test_liveos_iso import FAIL_ON, LEVEL, check_boot, iso_extract, iso_files, iso_text, run_module
+
+import qemu_boot  # noqa: E402  (tests/, on sys.path through test_liveos_iso)
 
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "fixtures"))
 import fedora_shaped  # noqa: E402
@@ -92,8 +94,10 @@ def test_boot_fedora_shaped_secure_boot_enforced(fedora_iso, work):
     """OVMF with Secure Boot enforced: the vendor-path shim and GRUB boot the kernel; /proc/cmdline holds the
     value of $kernelopts; the root is the image's (its marker file), without its /boot (the squashfs leaves it out)."""
     with boot_slot():
-        facts = boot_and_check(fedora_iso, work, "fedora-secureboot", "uefi-secure", "cdrom", "fedora-shaped-host",
-                               "bootchains", "/var/lib/cloud/seed/nocloud")
+        text = qemu_boot.boot(fedora_iso["output"], os.path.join(work, "boot-fedora-secureboot.log"),
+                              until="LIVEISO-REPORT-END", firmware="uefi-secure", media="cdrom", timeout=1200,
+                              fail_on=FAIL_ON)
+    facts = check_boot(fedora_iso, text, "fedora-shaped-host", "bootchains", "/var/lib/cloud/seed/nocloud")
     assert MARKER in facts["cmdline"].split() and "$kernelopts" not in facts["cmdline"]
     assert facts["secureboot"] == "1" or facts["sbvar"] == "1", facts["text"]
     assert facts["fedora"].startswith("fedora-shaped "), facts["text"]

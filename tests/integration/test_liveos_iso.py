@@ -381,6 +381,11 @@ def boot_and_check(result, boots, name, hostname, marker, seed):
     text = boots[name]
     if isinstance(text, BaseException):
         raise text
+    return check_boot(result, text, hostname, marker, seed)
+
+
+def check_boot(result, text, hostname, marker, seed):
+    """The checks every Live ISO boot makes on its serial log ``text``; returns the report's facts."""
     facts = report(text)
     assert facts["cmdline"] == "BOOT_IMAGE=/boot/vmlinuz " + result["kernel_cmdline"], facts["text"]
     assert facts["root"] == "LiveOS_rootfs overlay", facts["text"]
