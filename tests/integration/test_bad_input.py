@@ -124,7 +124,7 @@ CASES = [
          ["config.os.hostnme: unknown key", "Supported here: additionalDirs, additionalFiles,"]),
     Case("unsupported-reference-key", "image_customize",
          ic(config={"previewFeatures": ["uki"], "os": {"uki": {"mode": "create"}}}),
-         ["config.os.uki: is not supported by liveiso.customizer (not supported yet"]),
+         ["config.os.uki: is not supported yet by liveiso.customizer (os.uki: create)"]),
     Case("wrong-type-string", "image_customize", ic(config={"os": {"hostname": True}}),
          ["config.os.hostname: must be a string, got a boolean", "Quote the value"]),
     Case("wrong-type-list", "image_customize", ic(config={"os": {"services": {"enable": "ssh"}}}),

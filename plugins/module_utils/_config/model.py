@@ -38,7 +38,7 @@ ROOT: str = "config"
 # "not supported" instead of "unknown key".
 UNSUPPORTED: Mapping[str, FrozenSet[str]] = {
     "config": frozenset(),
-    "config.os": frozenset({"uki"}),
+    "config.os": frozenset(),
     "config.iso": frozenset(),
 }
 HOSTNAME_RE: re.Pattern[str] = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -273,6 +273,7 @@ class OSConfig:
     image_history: bool = True  #: write /usr/share/image-customizer/history.json (``imageHistory: none``: don't)
     bootloader_reset: Optional[ResetType] = None
     overlays: Tuple[Overlay, ...] = ()
+    uki_mode: Optional[str] = None  #: ``os.uki.mode``: parsed and validated; building UKIs is not done yet
 
     @property
     def empty(self) -> bool:
@@ -330,6 +331,8 @@ class Config:
             return "iso.initramfsType: full-os"
         if self.iso.kdump_boot_files == "keep":
             return "iso.kdumpBootFiles: keep"
+        if self.os.uki_mode is not None:
+            return "os.uki: %s" % self.os.uki_mode
         for key, value in (("output.artifacts", self.io.artifacts), ("output.selinuxPolicyPath",
                                                                      self.io.selinux_policy_path)):
             if value:
@@ -805,6 +808,14 @@ def _script_path(value: str, path: str, paths: _Paths) -> str:
     """A script's ``path``: local to the config directory (relative, no ``..``), as the reference requires:
     scripts run from the config directory bind-mounted at /_imageconfigs."""
     normal = os.path.normpath(value)
+    if os.path.isabs(value) and paths.base_dir and "\x00" not in value:
+        # a base config's script path arrives resolved against that file's directory: one inside the config
+        # directory is the relative path it was written as
+        base = os.path.realpath(paths.base_dir)
+        real = os.path.realpath(value)
+        if real.startswith(base + os.sep):
+            normal = os.path.relpath(real, base)
+            value = normal
     if os.path.isabs(value) or normal == ".." or normal.startswith("../") or "\x00" in value:
         raise ConfigError(path, "script file is not under config directory (script='%s', config='%s')"
                           % (value, paths.base_dir or ""),
@@ -922,11 +933,28 @@ def _image_history(value: Any, path: str) -> bool:
     return False
 
 
+UKI_MODES: Tuple[str, ...] = ("create", "passthrough", "modify")
+
+
+def _uki(value: Any, path: str) -> Optional[str]:
+    """``os.uki``: its ``mode`` (required), one of the reference's; None without the section."""
+    if value is None:
+        return None
+    section = _mapping(value, path, {"mode"})
+    mode = section.get("mode")
+    if mode is None or mode == "":
+        raise ConfigError(path + ".mode", "is required", "Give one of %s." % ", ".join(UKI_MODES))
+    mode = _str(mode, path + ".mode")
+    if mode not in UKI_MODES:
+        raise ConfigError(path + ".mode", "%r is not one of %s" % (mode, ", ".join(UKI_MODES)))
+    return mode
+
+
 def _os(value: Any, paths: _Paths) -> OSConfig:
     path = ROOT + ".os"
     section = _mapping(value, path, {"hostname", "packages", "additionalFiles", "additionalDirs", "users", "groups",
                                      "services", "modules", "kernelCommandLine", "selinux", "imageHistory",
-                                     "bootloader", "resetBootLoaderType", "overlays"})
+                                     "bootloader", "resetBootLoaderType", "overlays", "uki"})
     selinux_mode, bootloader_reset = _boot_keys(section, path)
     hostname = _opt_str(section, "hostname", path)
     if hostname is not None:
@@ -954,6 +982,7 @@ def _os(value: Any, paths: _Paths) -> OSConfig:
         image_history=_image_history(section.get("imageHistory"), path + ".imageHistory"),
         bootloader_reset=bootloader_reset,
         overlays=_overlays(section.get("overlays"), path + ".overlays"),
+        uki_mode=_uki(section.get("uki"), path + ".uki"),
     )
 
 

@@ -172,7 +172,7 @@ KEYS: Tuple[RefKey, ...] = (
     RefKey('os.overlays[].mountOptions', SUPPORTED, ''),
     RefKey('os.bootloader', SUPPORTED, ''),
     RefKey('os.bootloader.resetType', SUPPORTED, '`hard-reset`: the boot loader configuration regenerated in the chroot with the image\'s own tools'),
-    RefKey('os.uki', NOT_YET, 'needs the `uki` preview feature'),
+    RefKey('os.uki', NOT_YET, 'needs the `uki` preview feature; loads and validates, a build says not supported yet'),
     RefKey('os.uki.mode', NOT_YET, ''),
     RefKey('os.imageHistory', SUPPORTED, ''),
     RefKey('scripts', SUPPORTED, ''),
