@@ -65,6 +65,11 @@ class TextInt(int):
     def __str__(self) -> str:
         return self.text
 
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, str]]:
+        """Copies and pickles keep the text (copy.deepcopy calls __reduce_ex__, which would call __new__ with
+        the number only)."""
+        return (TextInt, (int(self), self.text))
+
 
 class TextFloat(float):
     """A plain YAML float that remembers how it was written."""
@@ -79,6 +84,11 @@ class TextFloat(float):
     def __str__(self) -> str:
         return self.text
 
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, str]]:
+        """Copies and pickles keep the text (copy.deepcopy calls __reduce_ex__, which would call __new__ with
+        the number only)."""
+        return (TextFloat, (float(self), self.text))
+
 
 class TextBool(int):
     """A plain YAML ``true``/``false`` that remembers its text (bool cannot be subclassed: an int 0/1)."""
@@ -92,6 +102,11 @@ class TextBool(int):
 
     def __str__(self) -> str:
         return self.text
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, str]]:
+        """Copies and pickles keep the text (copy.deepcopy calls __reduce_ex__, which would call __new__ with
+        the number only)."""
+        return (TextBool, (bool(self), self.text))
 
     def __repr__(self) -> str:
         return "True" if self else "False"
