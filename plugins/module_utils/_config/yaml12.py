@@ -23,7 +23,7 @@ numbers in string fields as their decimal text and refuses booleans there.
 from __future__ import annotations
 
 import re
-from typing import IO, Any, Dict, List, Pattern, Tuple, Type, Union
+from typing import IO, Any, Callable, Dict, List, Pattern, Tuple, Type, Union
 
 try:
     import yaml
@@ -52,61 +52,52 @@ TRUE_WORDS = frozenset({"true", "True", "TRUE", "y", "Y", "yes", "Yes", "YES", "
 FALSE_WORDS = frozenset({"false", "False", "FALSE", "n", "N", "no", "No", "NO", "off", "Off", "OFF"})
 
 
-class TextInt(int):
-    """A plain YAML integer that remembers how it was written (``str()`` gives that text)."""
+class _Text(object):
+    """What the three scalars share: ``str()`` is the text written, and copies and pickles keep it."""
 
     text: str
+    plain: Callable[[Any], Any]  #: the Python type the value is, without its text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __reduce__(self) -> Tuple[Any, Tuple[Any, str]]:
+        """Copies and pickles keep the text (copy.deepcopy calls __reduce_ex__, which would call __new__ with
+        the number only)."""
+        return (type(self), (self.plain(self), self.text))
+
+
+class TextInt(_Text, int):
+    """A plain YAML integer that remembers how it was written (``str()`` gives that text)."""
+
+    plain = int
 
     def __new__(cls, value: int, text: str) -> "TextInt":
         obj = super().__new__(cls, value)
         obj.text = text
         return obj
 
-    def __str__(self) -> str:
-        return self.text
 
-    def __reduce__(self) -> Tuple[Any, Tuple[Any, str]]:
-        """Copies and pickles keep the text (copy.deepcopy calls __reduce_ex__, which would call __new__ with
-        the number only)."""
-        return (TextInt, (int(self), self.text))
-
-
-class TextFloat(float):
+class TextFloat(_Text, float):
     """A plain YAML float that remembers how it was written."""
 
-    text: str
+    plain = float
 
     def __new__(cls, value: float, text: str) -> "TextFloat":
         obj = super().__new__(cls, value)
         obj.text = text
         return obj
 
-    def __str__(self) -> str:
-        return self.text
 
-    def __reduce__(self) -> Tuple[Any, Tuple[Any, str]]:
-        """Copies and pickles keep the text (copy.deepcopy calls __reduce_ex__, which would call __new__ with
-        the number only)."""
-        return (TextFloat, (float(self), self.text))
-
-
-class TextBool(int):
+class TextBool(_Text, int):
     """A plain YAML ``true``/``false`` that remembers its text (bool cannot be subclassed: an int 0/1)."""
 
-    text: str
+    plain = bool
 
     def __new__(cls, value: bool, text: str) -> "TextBool":
         obj = super().__new__(cls, 1 if value else 0)
         obj.text = text
         return obj
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __reduce__(self) -> Tuple[Any, Tuple[Any, str]]:
-        """Copies and pickles keep the text (copy.deepcopy calls __reduce_ex__, which would call __new__ with
-        the number only)."""
-        return (TextBool, (bool(self), self.text))
 
     def __repr__(self) -> str:
         return "True" if self else "False"

@@ -81,3 +81,13 @@ def test_bad_yaml(tmp_path):
     path.write_text("os: [\n")
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_config(config_file=str(path))
+
+
+@pytest.mark.parametrize("text", ["0644", "1.50", "yes", "12_000"])
+def test_scalars_keep_their_text_through_copy_and_pickle(text):
+    """A config is deep-copied on its way through the build: each scalar keeps its type, value and text."""
+    import copy
+    import pickle
+    value = yaml12.load("v: %s\n" % text)["v"]
+    for twin in (copy.deepcopy(value), pickle.loads(pickle.dumps(value))):
+        assert type(twin) is type(value) and twin == value and str(twin) == text
