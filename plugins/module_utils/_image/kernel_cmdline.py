@@ -86,19 +86,25 @@ def missing_args(existing: Iterable[str], new: Iterable[str]) -> List[str]:
     return result
 
 
-def append_to_grub_cfg(text: str, args: Sequence[str]) -> str:
-    """``text`` with ``args`` appended to every linux line that lacks them."""
+def _rewrite_linux_lines(text: str, rewrite: Callable[[str, str], Optional[str]]) -> str:
+    """``text`` with each linux line ``head + rest`` replaced by ``rewrite(head, rest)`` (None: kept as it is)."""
     lines = []
     for line in text.splitlines(True):
         match = GRUB_LINUX_RE.match(line.rstrip("\n"))
         if match:
-            head, rest = match.groups()
-            add = missing_args(grub_words(rest), args)
-            if add:
-                newline = "\n" if line.endswith("\n") else ""
-                line = head + rest.rstrip() + " " + " ".join(grub_quote(a) for a in add) + newline
+            new = rewrite(*match.groups())
+            if new is not None:
+                line = new + ("\n" if line.endswith("\n") else "")
         lines.append(line)
     return "".join(lines)
+
+
+def append_to_grub_cfg(text: str, args: Sequence[str]) -> str:
+    """``text`` with ``args`` appended to every linux line that lacks them."""
+    def append(head: str, rest: str) -> Optional[str]:
+        add = missing_args(grub_words(rest), args)
+        return head + rest.rstrip() + " " + " ".join(grub_quote(a) for a in add) if add else None
+    return _rewrite_linux_lines(text, append)
 
 
 def grub_cfg_args(text: str) -> List[str]:
@@ -212,18 +218,11 @@ def _named(arg: str, names: Iterable[str]) -> bool:
 
 def remove_from_grub_cfg(text: str, names: Sequence[str]) -> str:
     """``text`` without the arguments called ``names`` on its linux lines."""
-    lines = []
-    for line in text.splitlines(True):
-        match = GRUB_LINUX_RE.match(line.rstrip("\n"))
-        if match:
-            head, rest = match.groups()
-            words = grub_words(rest)
-            kept = [word for word in words if not _named(word, names)]
-            if kept != words:
-                newline = "\n" if line.endswith("\n") else ""
-                line = head + "".join(" " + grub_quote(word) for word in kept) + newline
-        lines.append(line)
-    return "".join(lines)
+    def remove(head: str, rest: str) -> Optional[str]:
+        words = grub_words(rest)
+        kept = [word for word in words if not _named(word, names)]
+        return head + "".join(" " + grub_quote(word) for word in kept) if kept != words else None
+    return _rewrite_linux_lines(text, remove)
 
 
 def remove_from_default_grub(text: str, names: Sequence[str]) -> str:
